@@ -1,0 +1,14 @@
+import { readDocsAsset } from '../../shared/docs/pages.js';
+import { NotFound } from '../../shared/errors.js';
+import { createHandler } from '../../shared/http/handler.js';
+import { routes } from '../../shared/routes.js';
+
+export const handler = createHandler(routes.docsAsset, async ({ path }) => {
+  const asset = await readDocsAsset(path.file);
+  if (!asset) throw new NotFound('No such docs asset.');
+  return {
+    status: 200,
+    body: asset.body,
+    headers: { 'Content-Type': asset.contentType, 'Cache-Control': 'public, max-age=86400' },
+  };
+});

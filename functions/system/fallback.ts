@@ -1,0 +1,10 @@
+import { MethodNotAllowed, NotFound } from '../../shared/errors.js';
+import { createHandler } from '../../shared/http/handler.js';
+import { fallbackRoute, resolveRoute } from '../../shared/routes.js';
+
+/** API Gateway's `$default` route: 404 for unknown paths, 405 with `Allow` for known ones. */
+export const handler = createHandler(fallbackRoute, async ({ event }) => {
+  const resolved = resolveRoute(event.requestContext.http.method, event.rawPath);
+  if (resolved && 'allow' in resolved) throw new MethodNotAllowed(resolved.allow);
+  throw new NotFound(`No route for ${event.requestContext.http.method} ${event.rawPath}.`);
+});

@@ -1,0 +1,80 @@
+import type { z } from 'zod';
+
+/** HTTP methods the API uses. */
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** Who may call a route: anyone, any signed-in user, or an admin. */
+export type AuthRequirement = 'public' | 'user' | 'admin';
+
+/** A response without a JSON body: nothing (`204`, `201` with no body) or a raw media type. */
+export type RawResponse = { mediaType: string } | null;
+
+/** The schemas of one route's request; `form` is accepted as `application/x-www-form-urlencoded`. */
+export interface RouteRequest {
+  path?: z.ZodType;
+  query?: z.ZodType;
+  body?: z.ZodType;
+  form?: z.ZodType;
+}
+
+/**
+ * One entry of the route table (`shared/routes.ts`): everything the gateway, CDK, the OpenAPI
+ * generator and the tests need to know about a route. `function` is the handler's file under
+ * `functions/` without extension (e.g. `notes/get` → `functions/notes/get.ts`).
+ */
+export interface RouteDefinition {
+  method: HttpMethod;
+  /** API Gateway path template: `/api/v1/notes/{id}`. */
+  path: string;
+  function: string;
+  auth: AuthRequirement;
+  /** Name of the rate-limit policy (enforced once the Redis layer lands). */
+  rateLimit: string | null;
+  summary: string;
+  description?: string;
+  tag: string;
+  /** Left out of `/openapi.json` (static assets of the docs pages). */
+  hidden?: boolean;
+  request?: RouteRequest;
+  /** Success responses by status: a zod schema for JSON, or a `RawResponse`. */
+  responses: Record<number, z.ZodType | RawResponse>;
+  /** Error statuses the route's own rules produce (auth, body, limit errors are implied). */
+  errors?: number[];
+  /** Response headers worth documenting, by name → description. */
+  responseHeaders?: Record<string, string>;
+}
+
+/** Identity helper that keeps a route's literal types for handler inference. */
+export function defineRoute<const R extends RouteDefinition>(route: R): R {
+  return route;
+}
+
+/**
+ * Compiles an API Gateway path template to a matcher. `{name}` matches one segment,
+ * `{name+}` the rest of the path. Returns the decoded parameters, or null.
+ */
+export function compilePath(template: string): (path: string) => Record<string, string> | null {
+  const names: string[] = [];
+  const pattern = template.replace(/[.*?^$()|[\]\\]/g, '\\$&').replace(
+    /\{(\w+)(\+)?\}/g,
+    (_match, name: string, greedy?: string) => {
+      names.push(name);
+      return greedy ? '(.+)' : '([^/]+)';
+    },
+  );
+  const regex = new RegExp(`^${pattern}$`);
+  return (path) => {
+    const match = regex.exec(path);
+    if (!match) return null;
+    const params: Record<string, string> = {};
+    names.forEach((name, i) => {
+      const raw = match[i + 1] ?? '';
+      try {
+        params[name] = decodeURIComponent(raw);
+      } catch {
+        params[name] = raw;
+      }
+    });
+    return params;
+  };
+}

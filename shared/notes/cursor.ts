@@ -1,0 +1,50 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { BadRequest } from '../errors.js';
+import type { ListNotesQuery } from './schemas.js';
+
+/** Where a page ended: the last row's sort value (text) and id, the keyset tie-breaker. */
+export interface KeysetPosition {
+  value: string;
+  id: string;
+}
+
+const CursorPayload = z.strictObject({
+  f: z.string().length(16),
+  v: z.string().max(1000),
+  i: z.uuid(),
+});
+
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
+
+/** A short hash of the filters a cursor belongs to (sort, order, archived, q). */
+function fingerprint(query: ListNotesQuery): string {
+  const filters = JSON.stringify([query.sort, query.order, query.archived, query.q ?? null]);
+  return createHash('sha256').update(filters).digest('base64url').slice(0, 16);
+}
+
+/** Encodes a keyset position for `query`'s filters as an opaque base64url string. */
+export function encodeCursor(query: ListNotesQuery, position: KeysetPosition): string {
+  const payload = { f: fingerprint(query), v: position.value, i: position.id };
+  return Buffer.from(JSON.stringify(payload)).toString('base64url');
+}
+
+/**
+ * Decodes a cursor made by `encodeCursor` for the same filters.
+ * Errors: `BadRequest` (400) for a malformed cursor or one made for other filters.
+ */
+export function decodeCursor(query: ListNotesQuery, cursor: string): KeysetPosition {
+  let payload: z.output<typeof CursorPayload>;
+  try {
+    payload = CursorPayload.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
+  } catch {
+    throw new BadRequest('The cursor is malformed. Use next_cursor from a previous page.');
+  }
+  if (payload.f !== fingerprint(query)) {
+    throw new BadRequest('The cursor belongs to other filters (sort, order, archived, q).');
+  }
+  if (query.sort !== 'title' && !TIMESTAMP.test(payload.v)) {
+    throw new BadRequest('The cursor is malformed. Use next_cursor from a previous page.');
+  }
+  return { value: payload.v, id: payload.i };
+}

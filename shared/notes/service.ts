@@ -1,0 +1,95 @@
+import { Conflict, NotFound, PreconditionFailed } from '../errors.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import * as repository from './repository.js';
+import type { ExpectedVersions, NoteRow } from './repository.js';
+import type { ListNotesQuery, Note, NotePage } from './schemas.js';
+
+export type { ExpectedVersions };
+
+/** A note row as the API shows it (RFC 3339 UTC timestamps). */
+export function toNote(row: NoteRow): Note {
+  return {
+    id: row.id,
+    title: row.title,
+    content: row.content,
+    archived: row.archived_at !== null,
+    version: row.version,
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
+    archived_at: row.archived_at?.toISOString() ?? null,
+  };
+}
+
+const NOT_FOUND = 'No note with this id.';
+
+/** Creates a note for `ownerId`. */
+export async function createNote(ownerId: string, input: { title: string; content: string }): Promise<Note> {
+  return toNote(await repository.insertNote(ownerId, input));
+}
+
+/** The owner's note, archived or not. Errors: `NotFound` (also for another user's note). */
+export async function getNote(ownerId: string, id: string): Promise<Note> {
+  const row = await repository.findNote(ownerId, id);
+  if (!row) throw new NotFound(NOT_FOUND);
+  return toNote(row);
+}
+
+/**
+ * Replaces (PUT: both fields) or patches (PATCH: given fields) an active note, optionally
+ * only when its version is in `expected` (`If-Match`). One conditional UPDATE, so of many
+ * concurrent writers holding the same version exactly one succeeds.
+ * Errors: `NotFound`; `PreconditionFailed` (412) when the version is stale; `Conflict` (409)
+ * when the note is archived.
+ */
+export async function updateNote(
+  ownerId: string,
+  id: string,
+  changes: { title?: string | undefined; content?: string | undefined },
+  expected: ExpectedVersions,
+): Promise<Note> {
+  const row = await repository.updateActiveNote(ownerId, id, changes, expected);
+  if (row) return toNote(row);
+  const current = await repository.findNote(ownerId, id);
+  if (!current) throw new NotFound(NOT_FOUND);
+  if (expected && !expected.includes(current.version)) throw new PreconditionFailed();
+  if (current.archived_at) throw new Conflict('The note is archived. Restore it before editing.');
+  // Changed between the UPDATE and the SELECT by a concurrent writer.
+  throw new PreconditionFailed();
+}
+
+/**
+ * Archives (soft-deletes) a note. Idempotent: an archived note stays as it is.
+ * Returns whether this call archived it (and so must emit `note.archived`).
+ * Errors: `NotFound`.
+ */
+export async function archiveNote(ownerId: string, id: string): Promise<{ changed: boolean }> {
+  if (await repository.archiveNote(ownerId, id)) return { changed: true };
+  if (!(await repository.findNote(ownerId, id))) throw new NotFound(NOT_FOUND);
+  return { changed: false };
+}
+
+/** Restores an archived note; restoring an active note returns it unchanged. Errors: `NotFound`. */
+export async function restoreNote(ownerId: string, id: string): Promise<Note> {
+  const restored = await repository.restoreNote(ownerId, id);
+  if (restored) return toNote(restored);
+  const current = await repository.findNote(ownerId, id);
+  if (!current) throw new NotFound(NOT_FOUND);
+  return toNote(current);
+}
+
+/**
+ * One page of the owner's notes, keyset-paginated (stable under ties: `id` breaks them).
+ * Errors: `BadRequest` for a malformed cursor or one from other filters.
+ */
+export async function listNotes(ownerId: string, query: ListNotesQuery): Promise<NotePage> {
+  const after = query.cursor ? decodeCursor(query, query.cursor) : null;
+  const rows = await repository.listNotes(ownerId, query, after);
+  const page = rows.slice(0, query.limit);
+  const last = page.at(-1);
+  const hasMore = rows.length > query.limit;
+  return {
+    items: page.map(toNote),
+    limit: query.limit,
+    next_cursor: hasMore && last ? encodeCursor(query, { value: last.sort_key, id: last.id }) : null,
+  };
+}

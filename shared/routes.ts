@@ -1,0 +1,273 @@
+/**
+ * THE route table (DESIGN.md § One route table): every HTTP route, once. CDK makes one
+ * Lambda and one API Gateway route per entry, the local gateway routes by it, `/openapi.json`
+ * is generated from it and the tests iterate it. It imports schemas, never handlers.
+ *
+ * To add an endpoint: one entry here, one file under `functions/`, one service call.
+ */
+import { z } from 'zod';
+import { HealthStatus, JsonWebKeySet, Liveness } from './health/schemas.js';
+import { compilePath, defineRoute, type HttpMethod, type RouteDefinition } from './http/route.js';
+import {
+  CreateNoteBody,
+  ListNotesQuery,
+  Note,
+  NoteIdParams,
+  NotePage,
+  PatchNoteBody,
+  ReplaceNoteBody,
+} from './notes/schemas.js';
+import { LoginBody, LoginForm, RegisterBody, TokenResponse, User } from './users/schemas.js';
+
+const html = { mediaType: 'text/html' } as const;
+const ETAG = 'Strong entity tag of the note version, `"<version>"`; send it back in If-Match.';
+
+export const routes = {
+  healthCheck: defineRoute({
+    method: 'GET',
+    path: '/health',
+    function: 'health/check',
+    auth: 'public',
+    rateLimit: null,
+    summary: 'Readiness: probes the database (and Redis when configured), each within 1 s',
+    tag: 'operations',
+    responses: { 200: HealthStatus, 503: HealthStatus },
+  }),
+  healthLive: defineRoute({
+    method: 'GET',
+    path: '/health/live',
+    function: 'health/live',
+    auth: 'public',
+    rateLimit: null,
+    summary: 'Liveness: answers without touching any dependency',
+    tag: 'operations',
+    responses: { 200: Liveness },
+  }),
+  openapi: defineRoute({
+    method: 'GET',
+    path: '/openapi.json',
+    function: 'docs/openapi',
+    auth: 'public',
+    rateLimit: null,
+    summary: 'This OpenAPI 3.1 document, generated from the route table',
+    tag: 'operations',
+    responses: { 200: { mediaType: 'application/json' } },
+  }),
+  swaggerUi: defineRoute({
+    method: 'GET',
+    path: '/docs',
+    function: 'docs/swagger-ui',
+    auth: 'public',
+    rateLimit: null,
+    summary: 'Interactive API docs (Swagger UI)',
+    tag: 'operations',
+    responses: { 200: html },
+  }),
+  redoc: defineRoute({
+    method: 'GET',
+    path: '/redoc',
+    function: 'docs/redoc',
+    auth: 'public',
+    rateLimit: null,
+    summary: 'API reference (ReDoc)',
+    tag: 'operations',
+    responses: { 200: html },
+  }),
+  docsAsset: defineRoute({
+    method: 'GET',
+    path: '/docs/assets/{file}',
+    function: 'docs/asset',
+    auth: 'public',
+    rateLimit: null,
+    summary: 'Static files of the docs pages (from npm packages, no CDN)',
+    tag: 'operations',
+    hidden: true,
+    request: { path: z.object({ file: z.string().max(100) }) },
+    responses: { 200: { mediaType: 'application/javascript' } },
+  }),
+  jwks: defineRoute({
+    method: 'GET',
+    path: '/.well-known/jwks.json',
+    function: 'auth/jwks',
+    auth: 'public',
+    rateLimit: null,
+    summary: 'Public keys that verify access tokens (RFC 7517 JWK Set)',
+    tag: 'auth',
+    responses: { 200: JsonWebKeySet },
+  }),
+  register: defineRoute({
+    method: 'POST',
+    path: '/api/v1/auth/register',
+    function: 'auth/register',
+    errors: [409],
+    auth: 'public',
+    rateLimit: 'register',
+    summary: 'Create an account',
+    description: 'E-mail is stored lower-cased and unique; 409 when it is taken.',
+    tag: 'auth',
+    request: { body: RegisterBody },
+    responses: { 201: User },
+    responseHeaders: { Location: 'URL of the current user, `/api/v1/users/me`.' },
+  }),
+  login: defineRoute({
+    method: 'POST',
+    path: '/api/v1/auth/login',
+    function: 'auth/login',
+    errors: [401],
+    auth: 'public',
+    rateLimit: 'login',
+    summary: 'Exchange e-mail and password for an access token',
+    description:
+      'JSON `{email, password}` or the OAuth 2.0 password-grant form `username=…&password=…`. ' +
+      'Unknown e-mail and wrong password give the same 401.',
+    tag: 'auth',
+    request: { body: LoginBody, form: LoginForm },
+    responses: { 200: TokenResponse },
+  }),
+  me: defineRoute({
+    method: 'GET',
+    path: '/api/v1/users/me',
+    function: 'users/me',
+    errors: [404],
+    auth: 'user',
+    rateLimit: 'default',
+    summary: 'The signed-in user',
+    tag: 'users',
+    responses: { 200: User },
+  }),
+  createNote: defineRoute({
+    method: 'POST',
+    path: '/api/v1/notes',
+    function: 'notes/create',
+    auth: 'user',
+    rateLimit: 'default',
+    summary: 'Create a note',
+    tag: 'notes',
+    request: { body: CreateNoteBody },
+    responses: { 201: Note },
+    responseHeaders: { Location: 'URL of the new note.', ETag: ETAG },
+  }),
+  listNotes: defineRoute({
+    method: 'GET',
+    path: '/api/v1/notes',
+    function: 'notes/list',
+    errors: [400],
+    auth: 'user',
+    rateLimit: 'default',
+    summary: "List the caller's notes",
+    description:
+      'Keyset pagination: pass `next_cursor` back as `cursor` with the same filters ' +
+      '(a cursor from other filters is 400). Ties are broken by id, so pages are stable. ' +
+      'Unknown query parameters are ignored.',
+    tag: 'notes',
+    request: { query: ListNotesQuery },
+    responses: { 200: NotePage },
+  }),
+  getNote: defineRoute({
+    method: 'GET',
+    path: '/api/v1/notes/{id}',
+    function: 'notes/get',
+    errors: [404],
+    auth: 'user',
+    rateLimit: 'default',
+    summary: 'Read a note (archived notes stay readable)',
+    tag: 'notes',
+    request: { path: NoteIdParams },
+    responses: { 200: Note },
+    responseHeaders: { ETag: ETAG },
+  }),
+  replaceNote: defineRoute({
+    method: 'PUT',
+    path: '/api/v1/notes/{id}',
+    function: 'notes/replace',
+    errors: [400, 404, 409, 412],
+    auth: 'user',
+    rateLimit: 'default',
+    summary: 'Replace a note (title and content both required)',
+    description: 'Optional `If-Match: "<version>"`: 412 when stale. 409 when archived.',
+    tag: 'notes',
+    request: { path: NoteIdParams, body: ReplaceNoteBody },
+    responses: { 200: Note },
+    responseHeaders: { ETag: ETAG },
+  }),
+  updateNote: defineRoute({
+    method: 'PATCH',
+    path: '/api/v1/notes/{id}',
+    function: 'notes/update',
+    errors: [400, 404, 409, 412],
+    auth: 'user',
+    rateLimit: 'default',
+    summary: 'Change some fields of a note',
+    description: 'At least one of title, content. Same If-Match and 409 rules as PUT.',
+    tag: 'notes',
+    request: { path: NoteIdParams, body: PatchNoteBody },
+    responses: { 200: Note },
+    responseHeaders: { ETag: ETAG },
+  }),
+  archiveNote: defineRoute({
+    method: 'DELETE',
+    path: '/api/v1/notes/{id}',
+    function: 'notes/archive',
+    errors: [404],
+    auth: 'user',
+    rateLimit: 'default',
+    summary: 'Archive a note (soft delete; idempotent)',
+    tag: 'notes',
+    request: { path: NoteIdParams },
+    responses: { 204: null },
+  }),
+  restoreNote: defineRoute({
+    method: 'POST',
+    path: '/api/v1/notes/restore/{id}',
+    function: 'notes/restore',
+    errors: [404],
+    auth: 'user',
+    rateLimit: 'default',
+    summary: 'Restore an archived note (restoring an active note changes nothing)',
+    tag: 'notes',
+    request: { path: NoteIdParams },
+    responses: { 200: Note },
+    responseHeaders: { ETag: ETAG },
+  }),
+} satisfies Record<string, RouteDefinition>;
+
+export type RouteName = keyof typeof routes;
+
+/** Every route, as a list. */
+export const routeList: RouteDefinition[] = Object.values(routes);
+
+/**
+ * The function that answers what no route matches (404, or 405 with `Allow`). CDK wires it
+ * as the HTTP API's `$default` route; the local gateway calls it the same way.
+ */
+export const fallbackRoute = defineRoute({
+  method: 'GET',
+  path: '/{proxy+}',
+  function: 'system/fallback',
+  auth: 'public',
+  rateLimit: null,
+  summary: 'Unknown path (404) or wrong method on a known path (405 with Allow)',
+  tag: 'operations',
+  hidden: true,
+  responses: {},
+});
+
+const matchers = routeList.map((route) => ({ route, match: compilePath(route.path) }));
+
+/**
+ * Resolves a request to a route: `{route, params}` when method and path match,
+ * `{allow}` when only the path matches (405), or null (404).
+ */
+export function resolveRoute(
+  method: string,
+  path: string,
+): { route: RouteDefinition; params: Record<string, string> } | { allow: HttpMethod[] } | null {
+  const allow: HttpMethod[] = [];
+  for (const { route, match } of matchers) {
+    const params = match(path);
+    if (!params) continue;
+    if (route.method === method.toUpperCase()) return { route, params };
+    allow.push(route.method);
+  }
+  return allow.length ? { allow } : null;
+}

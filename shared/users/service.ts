@@ -1,0 +1,64 @@
+import { verifyAgainstDummy, hashPassword, verifyPassword } from '../auth/passwords.js';
+import { issueAccessToken, type Role } from '../auth/tokens.js';
+import { Conflict, NotFound, Unauthenticated } from '../errors.js';
+import * as repository from './repository.js';
+import type { TokenResponse, User } from './schemas.js';
+
+function toUser(row: repository.UserRow): User {
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    role: row.role,
+    created_at: row.created_at.toISOString(),
+  };
+}
+
+/**
+ * Creates an account with role `user`. `email` is already lower-cased by the schema.
+ * Errors: `Conflict` when the e-mail is taken (also under concurrent sign-ups: the unique
+ * index decides, so exactly one succeeds).
+ */
+export async function register(input: {
+  email: string;
+  password: string;
+  name?: string | undefined;
+}): Promise<User> {
+  const passwordHash = await hashPassword(input.password);
+  const row = await repository.insertUser({
+    email: input.email,
+    name: input.name ?? null,
+    passwordHash,
+  });
+  if (!row) throw new Conflict('An account with this e-mail already exists.');
+  return toUser(row);
+}
+
+/**
+ * Checks e-mail and password and issues an access token. Unknown e-mail and wrong password
+ * fail alike: same error, same body, and a dummy hash verification so both take similar
+ * time (OWASP Authentication Cheat Sheet). Errors: `Unauthenticated`.
+ */
+export async function login(input: { email: string; password: string }): Promise<TokenResponse> {
+  const row = await repository.findUserByEmail(input.email);
+  const valid = row
+    ? await verifyPassword(row.password_hash, input.password)
+    : await verifyAgainstDummy(input.password);
+  if (!row || !valid) throw new Unauthenticated('Incorrect e-mail or password.');
+  const { token, expiresIn } = await issueAccessToken({ id: row.id, role: row.role });
+  return { access_token: token, token_type: 'bearer', expires_in: expiresIn };
+}
+
+/** The user with this id. Errors: `NotFound` (the account was deleted). */
+export async function getUser(id: string): Promise<User> {
+  const row = await repository.findUserById(id);
+  if (!row) throw new NotFound('The account no longer exists.');
+  return toUser(row);
+}
+
+/** Sets a user's role (the admin command). Errors: `NotFound` for an unknown e-mail. */
+export async function setRole(email: string, role: Role): Promise<User> {
+  const row = await repository.updateRoleByEmail(email, role);
+  if (!row) throw new NotFound(`No user has the e-mail ${email}.`);
+  return toUser(row);
+}
