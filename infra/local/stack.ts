@@ -1,0 +1,104 @@
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import postgres from 'postgres';
+import { migrate } from '../../shared/db/migrations.js';
+import { generateSigningKeySet, loadOrCreateSigningKeySet } from './keys.js';
+import { startEmbeddedPostgres } from './postgres.js';
+
+export interface LocalDatabase {
+  url: string;
+  /** True when we started PostgreSQL ourselves (not `DATABASE_URL`). */
+  embedded: boolean;
+  stop(): Promise<void>;
+}
+
+/**
+ * The database of the local cloud, migrated to the latest version:
+ * - `databaseUrl` given: that server; with `fresh`, a new database `test_<random>` in it
+ *   (dropped on stop), else the database itself;
+ * - otherwise an embedded PostgreSQL: in `dataDir` and kept between runs, or, with `fresh`,
+ *   in a temporary directory deleted on stop.
+ */
+export async function startLocalDatabase(options: {
+  databaseUrl?: string | undefined;
+  dataDir?: string;
+  port?: number;
+  fresh?: boolean;
+}): Promise<LocalDatabase> {
+  let url: string;
+  let stopServer: () => Promise<void> = async () => {};
+  let embedded = false;
+  if (options.databaseUrl) {
+    url = options.databaseUrl;
+  } else {
+    const dataDir = options.fresh
+      ? await mkdtemp(join(tmpdir(), 'notes-pg-'))
+      : (options.dataDir ?? join(tmpdir(), 'notes-pg'));
+    // The server runs as its own OS user when we are root: it must reach the folder.
+    if (options.fresh) await chmod(dataDir, 0o755);
+    const server = await startEmbeddedPostgres({
+      dataDir: options.fresh ? join(dataDir, 'data') : dataDir,
+      persistent: !options.fresh,
+      ...(options.port ? { port: options.port } : {}),
+    });
+    url = server.url;
+    embedded = true;
+    stopServer = async () => {
+      await server.stop();
+      if (options.fresh) await rm(dataDir, { recursive: true, force: true });
+    };
+  }
+  let dropDatabase = async () => {};
+  if (options.fresh) {
+    const name = `test_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+    const admin = postgres(url, { max: 1, onnotice: () => {} });
+    await admin`CREATE DATABASE ${admin(name)}`;
+    await admin.end();
+    const base = url;
+    url = withDatabase(url, name);
+    dropDatabase = async () => {
+      const cleanup = postgres(base, { max: 1, onnotice: () => {} });
+      await cleanup`DROP DATABASE IF EXISTS ${cleanup(name)} WITH (FORCE)`;
+      await cleanup.end();
+    };
+  }
+  await migrate({ databaseUrl: url, direction: 'up' });
+  return {
+    url,
+    embedded,
+    stop: async () => {
+      await dropDatabase();
+      await stopServer();
+    },
+  };
+}
+
+/** `url` with its database name replaced by `database`. */
+export function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+/**
+ * The environment the functions read (see `shared/config.ts`) for the local cloud.
+ * `keys` is a JWK Set; without `keysFile` a fresh one is generated (tests).
+ */
+export async function localEnvironment(options: {
+  databaseUrl: string;
+  issuer: string;
+  keysFile?: string;
+}): Promise<Record<string, string>> {
+  const keys = options.keysFile
+    ? await loadOrCreateSigningKeySet(options.keysFile)
+    : await generateSigningKeySet();
+  return {
+    STAGE: 'local',
+    DATABASE_URL: options.databaseUrl,
+    DB_POOL_MAX: '10',
+    JWT_ISSUER: options.issuer,
+    JWT_AUDIENCE: 'notes-api',
+    JWT_SIGNING_KEYS: keys,
+  };
+}
