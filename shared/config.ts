@@ -38,6 +38,8 @@ const Environment = z
   .refine((env) => env.JWT_SIGNING_KEYS || env.JWT_SIGNING_KEYS_SECRET_ARN, {
     message: 'set JWT_SIGNING_KEYS (a JWK Set) or JWT_SIGNING_KEYS_SECRET_ARN',
     path: ['JWT_SIGNING_KEYS'],
+    // Report it together with any other invalid variable, not only once the rest is valid.
+    when: () => true,
   });
 
 export type Config = z.output<typeof Environment>;

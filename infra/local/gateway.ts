@@ -8,7 +8,8 @@ import { lambdaContext, loadHandler } from './lambda.js';
 /** API Gateway HTTP APIs refuse payloads over 10 MB (AWS docs, "Quotas for HTTP APIs"). */
 const GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
 
-const TEXT_TYPES = /^(text\/|application\/(json|[\w.+-]+\+json|x-www-form-urlencoded|xml|javascript))/i;
+const TEXT_TYPES =
+  /^(text\/|application\/(json|[\w.+-]+\+json|x-www-form-urlencoded|xml|javascript))/i;
 
 export interface GatewayRequestLog {
   method: string;
@@ -43,7 +44,8 @@ export function toApiGatewayEvent(
     headers[name] = Array.isArray(value) ? value.join(',') : value;
   }
   const query: Record<string, string> = {};
-  for (const key of new Set(url.searchParams.keys())) query[key] = url.searchParams.getAll(key).join(',');
+  for (const key of new Set(url.searchParams.keys()))
+    query[key] = url.searchParams.getAll(key).join(',');
   const isText = TEXT_TYPES.test(headers['content-type'] ?? 'text/plain');
   const now = new Date();
   return {
@@ -142,7 +144,8 @@ export async function startGateway(options: {
       } else {
         const resolved = resolveRoute(method, path);
         const route = resolved && 'route' in resolved ? resolved.route : fallbackRoute;
-        const routeKey = resolved && 'route' in resolved ? `${route.method} ${route.path}` : '$default';
+        const routeKey =
+          resolved && 'route' in resolved ? `${route.method} ${route.path}` : '$default';
         const params = resolved && 'params' in resolved ? resolved.params : undefined;
         const sourceIp = (request.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
         const event = toApiGatewayEvent(
@@ -169,7 +172,9 @@ export async function startGateway(options: {
     });
   });
   server.keepAliveTimeout = 5000;
-  await new Promise<void>((resolve) => server.listen(options.port, options.host ?? '127.0.0.1', resolve));
+  await new Promise<void>((resolve) =>
+    server.listen(options.port, options.host ?? '127.0.0.1', resolve),
+  );
   const port = (server.address() as AddressInfo).port;
   return {
     url: `http://${options.host ?? '127.0.0.1'}:${port}`,

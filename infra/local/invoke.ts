@@ -27,7 +27,9 @@ const running = readRunningStack();
 if (running && !process.env.DATABASE_URL) {
   Object.assign(process.env, running.env);
 } else {
-  database = process.env.DATABASE_URL ? undefined : await startLocalDatabase({ dataDir: PG_DATA_DIR });
+  database = process.env.DATABASE_URL
+    ? undefined
+    : await startLocalDatabase({ dataDir: PG_DATA_DIR });
   const databaseUrl = process.env.DATABASE_URL ?? (database as LocalDatabase).url;
   const env = await localEnvironment({
     databaseUrl,

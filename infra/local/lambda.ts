@@ -48,7 +48,8 @@ export function loadHandler(file: string): Promise<LambdaHandler> {
     if (!/^[a-z0-9-]+(\/[a-z0-9-]+)*$/.test(file)) throw new Error(`Bad function name: ${file}`);
     const url = pathToFileURL(new URL(`functions/${file}.ts`, REPO_ROOT).pathname);
     handler = import(url.href).then((module: { handler?: LambdaHandler }) => {
-      if (typeof module.handler !== 'function') throw new Error(`functions/${file}.ts exports no handler`);
+      if (typeof module.handler !== 'function')
+        throw new Error(`functions/${file}.ts exports no handler`);
       return module.handler;
     });
     loaded.set(file, handler);

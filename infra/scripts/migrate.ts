@@ -17,7 +17,9 @@ try {
   const databaseUrl = resolveDatabaseUrl();
   if (command === 'status') {
     for (const { name, appliedAt } of await migrationStatus(databaseUrl)) {
-      console.log(`${appliedAt ? `applied ${appliedAt.toISOString()}` : 'pending'.padEnd(32)}  ${name}`);
+      console.log(
+        `${appliedAt ? `applied ${appliedAt.toISOString()}` : 'pending'.padEnd(32)}  ${name}`,
+      );
     }
   } else {
     const ran = await migrate({

@@ -55,7 +55,9 @@ async function loadKeyRing(): Promise<KeyRing> {
   const set = SigningKeySet.parse(JSON.parse(raw ?? ''));
   const current = set.keys[0] as z.output<typeof PrivateJwk>;
   const publicKeys: JWK[] = set.keys.map(({ kty, kid, alg, crv, x, y }) =>
-    y === undefined ? { kty, kid, alg, crv, x, use: 'sig' } : { kty, kid, alg, crv, x, y, use: 'sig' },
+    y === undefined
+      ? { kty, kid, alg, crv, x, use: 'sig' }
+      : { kty, kid, alg, crv, x, y, use: 'sig' },
   );
   const publicJwks = { keys: publicKeys };
   return {

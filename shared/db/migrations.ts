@@ -1,7 +1,7 @@
+import { readdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { runner } from 'node-pg-migrate';
 import postgres from 'postgres';
-import { readdir } from 'node:fs/promises';
 
 /** The repository's `migrations/` folder (SQL files with `-- Up Migration` / `-- Down Migration`). */
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
@@ -44,7 +44,9 @@ export async function migrationStatus(
   try {
     const [exists] = await sql`SELECT to_regclass(${MIGRATIONS_TABLE}) IS NOT NULL AS present`;
     const applied = exists?.present
-      ? await sql<{ name: string; run_on: Date }[]>`SELECT name, run_on FROM ${sql(MIGRATIONS_TABLE)}`
+      ? await sql<
+          { name: string; run_on: Date }[]
+        >`SELECT name, run_on FROM ${sql(MIGRATIONS_TABLE)}`
       : [];
     const byName = new Map(applied.map((row) => [row.name, row.run_on]));
     return files.map((file) => {

@@ -19,7 +19,7 @@ function isZod(value: unknown): value is z.ZodType {
 function errorStatuses(route: RouteDefinition): number[] {
   const statuses = new Set<number>();
   const request = route.request ?? {};
-  if (request.body || request.form) [400, 413, 415, 422].forEach((s) => statuses.add(s));
+  if (request.body || request.form) for (const s of [400, 413, 415, 422]) statuses.add(s);
   if (request.query || request.path) statuses.add(422);
   if (route.auth !== 'public') statuses.add(401);
   if (route.auth === 'admin') statuses.add(403);
@@ -89,8 +89,10 @@ export function buildOpenApiDocument(
   const paths: ZodOpenApiPathsObject = {};
   for (const [name, route] of Object.entries(routes)) {
     if (route.hidden) continue;
-    const item = (paths[route.path] ??= {});
-    item[route.method.toLowerCase() as 'get'] = operation(name, route);
+    paths[route.path] = {
+      ...paths[route.path],
+      [route.method.toLowerCase()]: operation(name, route),
+    };
   }
   return createDocument({
     openapi: '3.1.0',

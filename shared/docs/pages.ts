@@ -6,7 +6,10 @@ import { fileURLToPath } from 'node:url';
 
 /** Static files the docs pages load, by URL name → file inside its npm package. */
 export const DOCS_ASSETS: Record<string, { module: string; contentType: string }> = {
-  'swagger-ui.css': { module: 'swagger-ui-dist/swagger-ui.css', contentType: 'text/css; charset=utf-8' },
+  'swagger-ui.css': {
+    module: 'swagger-ui-dist/swagger-ui.css',
+    contentType: 'text/css; charset=utf-8',
+  },
   'swagger-ui-bundle.js': {
     module: 'swagger-ui-dist/swagger-ui-bundle.js',
     contentType: 'text/javascript; charset=utf-8',
@@ -25,13 +28,17 @@ const cache = new Map<string, string>();
  * the files sit in `assets/` beside the handler (copied at bundling); locally they are
  * resolved from `node_modules`.
  */
-export async function readDocsAsset(name: string): Promise<{ body: string; contentType: string } | null> {
+export async function readDocsAsset(
+  name: string,
+): Promise<{ body: string; contentType: string } | null> {
   const asset = DOCS_ASSETS[name];
   if (!asset) return null;
   let body = cache.get(name);
   if (body === undefined) {
     const bundled = fileURLToPath(new URL(`./assets/${name}`, import.meta.url));
-    const file = existsSync(bundled) ? bundled : createRequire(import.meta.url).resolve(asset.module);
+    const file = existsSync(bundled)
+      ? bundled
+      : createRequire(import.meta.url).resolve(asset.module);
     body = await readFile(file, 'utf8');
     cache.set(name, body);
   }

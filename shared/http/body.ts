@@ -45,6 +45,9 @@ export function decodeBody(
   if (accepts.form && mediaType === FORM_MEDIA_TYPE) {
     return { value: Object.fromEntries(new URLSearchParams(text)), form: true };
   }
-  const accepted = [...(accepts.json ? [JSON_MEDIA_TYPE] : []), ...(accepts.form ? [FORM_MEDIA_TYPE] : [])];
+  const accepted = [
+    ...(accepts.json ? [JSON_MEDIA_TYPE] : []),
+    ...(accepts.form ? [FORM_MEDIA_TYPE] : []),
+  ];
   throw new UnsupportedMediaType(accepted);
 }

@@ -113,7 +113,11 @@ export function createHandler<R extends RouteDefinition>(
   return stack as unknown as HttpHandler;
 }
 
-function toResult(reply: { status: number; body?: unknown; headers?: Record<string, string> }): HttpResult {
+function toResult(reply: {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}): HttpResult {
   const headers: Record<string, string> = { 'Cache-Control': 'no-store', ...reply.headers };
   if (reply.body === undefined) return { statusCode: reply.status, headers };
   if (typeof reply.body === 'string' && headers['Content-Type']) {
@@ -157,7 +161,8 @@ function requestContext(route: RouteDefinition): Middleware {
 function problemDetails(): Middleware {
   return {
     onError: (request) => {
-      const requestId = request.context.requestState?.requestId ?? requestIdFrom(request.event.headers);
+      const requestId =
+        request.context.requestState?.requestId ?? requestIdFrom(request.event.headers);
       request.response = errorToProblem(request.error, {
         requestId,
         instance: request.event.rawPath ?? '/',

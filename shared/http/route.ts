@@ -55,13 +55,12 @@ export function defineRoute<const R extends RouteDefinition>(route: R): R {
  */
 export function compilePath(template: string): (path: string) => Record<string, string> | null {
   const names: string[] = [];
-  const pattern = template.replace(/[.*?^$()|[\]\\]/g, '\\$&').replace(
-    /\{(\w+)(\+)?\}/g,
-    (_match, name: string, greedy?: string) => {
+  const pattern = template
+    .replace(/[.*?^$()|[\]\\]/g, '\\$&')
+    .replace(/\{(\w+)(\+)?\}/g, (_match, name: string, greedy?: string) => {
       names.push(name);
       return greedy ? '(.+)' : '([^/]+)';
-    },
-  );
+    });
   const regex = new RegExp(`^${pattern}$`);
   return (path) => {
     const match = regex.exec(path);

@@ -19,7 +19,11 @@ export function validate<S extends z.ZodType>(
     const base = issue.path.map(String);
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
-        errors.push({ field: fieldName(prefix, [...base, key]), message: 'Unknown field.', code: 'unknown_field' });
+        errors.push({
+          field: fieldName(prefix, [...base, key]),
+          message: 'Unknown field.',
+          code: 'unknown_field',
+        });
       }
       continue;
     }

@@ -32,7 +32,11 @@ export async function insertNote(
 }
 
 /** The owner's note with this id, archived or not; null when absent or someone else's. */
-export async function findNote(ownerId: string, id: string, sql: Sql = getSql()): Promise<NoteRow | null> {
+export async function findNote(
+  ownerId: string,
+  id: string,
+  sql: Sql = getSql(),
+): Promise<NoteRow | null> {
   const [row] = await sql<NoteRow[]>`
     SELECT ${sql.unsafe(COLUMNS)} FROM notes WHERE id = ${id} AND owner_id = ${ownerId}`;
   return row ?? null;
@@ -63,7 +67,11 @@ export async function updateActiveNote(
 }
 
 /** Archives an active note (soft delete); null when it is absent or already archived. */
-export async function archiveNote(ownerId: string, id: string, sql: Sql = getSql()): Promise<NoteRow | null> {
+export async function archiveNote(
+  ownerId: string,
+  id: string,
+  sql: Sql = getSql(),
+): Promise<NoteRow | null> {
   const [row] = await sql<NoteRow[]>`
     UPDATE notes SET archived_at = now(), version = version + 1, updated_at = now()
     WHERE id = ${id} AND owner_id = ${ownerId} AND archived_at IS NULL
@@ -72,7 +80,11 @@ export async function archiveNote(ownerId: string, id: string, sql: Sql = getSql
 }
 
 /** Restores an archived note; null when it is absent or not archived. */
-export async function restoreNote(ownerId: string, id: string, sql: Sql = getSql()): Promise<NoteRow | null> {
+export async function restoreNote(
+  ownerId: string,
+  id: string,
+  sql: Sql = getSql(),
+): Promise<NoteRow | null> {
   const [row] = await sql<NoteRow[]>`
     UPDATE notes SET archived_at = NULL, version = version + 1, updated_at = now()
     WHERE id = ${id} AND owner_id = ${ownerId} AND archived_at IS NOT NULL
@@ -113,7 +125,9 @@ export async function listNotes(
     ? sql`AND (title ILIKE ${likePattern(query.q)} OR content ILIKE ${likePattern(query.q)})`
     : sql``;
   const afterValue =
-    query.sort === 'title' ? sql`${after?.value ?? ''}::text` : sql`${after?.value ?? ''}::timestamptz`;
+    query.sort === 'title'
+      ? sql`${after?.value ?? ''}::text`
+      : sql`${after?.value ?? ''}::timestamptz`;
   const keyset = after
     ? query.order === 'asc'
       ? sql`AND (${column}, id) > (${afterValue}, ${after.id}::uuid)`

@@ -1,7 +1,7 @@
 import { Conflict, NotFound, PreconditionFailed } from '../errors.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import * as repository from './repository.js';
 import type { ExpectedVersions, NoteRow } from './repository.js';
+import * as repository from './repository.js';
 import type { ListNotesQuery, Note, NotePage } from './schemas.js';
 
 export type { ExpectedVersions };
@@ -23,7 +23,10 @@ export function toNote(row: NoteRow): Note {
 const NOT_FOUND = 'No note with this id.';
 
 /** Creates a note for `ownerId`. */
-export async function createNote(ownerId: string, input: { title: string; content: string }): Promise<Note> {
+export async function createNote(
+  ownerId: string,
+  input: { title: string; content: string },
+): Promise<Note> {
   return toNote(await repository.insertNote(ownerId, input));
 }
 
@@ -90,6 +93,7 @@ export async function listNotes(ownerId: string, query: ListNotesQuery): Promise
   return {
     items: page.map(toNote),
     limit: query.limit,
-    next_cursor: hasMore && last ? encodeCursor(query, { value: last.sort_key, id: last.id }) : null,
+    next_cursor:
+      hasMore && last ? encodeCursor(query, { value: last.sort_key, id: last.id }) : null,
   };
 }

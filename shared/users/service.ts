@@ -1,4 +1,4 @@
-import { verifyAgainstDummy, hashPassword, verifyPassword } from '../auth/passwords.js';
+import { hashPassword, verifyAgainstDummy, verifyPassword } from '../auth/passwords.js';
 import { issueAccessToken, type Role } from '../auth/tokens.js';
 import { Conflict, NotFound, Unauthenticated } from '../errors.js';
 import * as repository from './repository.js';

@@ -38,7 +38,9 @@ export function expectMatchesContract(method: string, path: string, response: Ap
   const declared = route?.responses[response.status];
   if (declared === undefined) {
     if (response.status < 400) {
-      throw new Error(`${method} ${path} answered ${response.status}, which its route does not declare`);
+      throw new Error(
+        `${method} ${path} answered ${response.status}, which its route does not declare`,
+      );
     }
     expect(response.headers.get('content-type')).toBe('application/problem+json');
     const problem = Problem.parse(response.body);
@@ -50,7 +52,9 @@ export function expectMatchesContract(method: string, path: string, response: Ap
   if (isZod(declared)) {
     const result = declared.safeParse(response.body);
     if (!result.success) {
-      throw new Error(`${method} ${path} ${response.status} body breaks its schema: ${result.error.message}`);
+      throw new Error(
+        `${method} ${path} ${response.status} body breaks its schema: ${result.error.message}`,
+      );
     }
   } else if (declared === null) {
     expect(response.text).toBe('');
@@ -73,7 +77,11 @@ export function useApi() {
   });
   afterAll(() => close());
 
-  async function request(method: string, path: string, options: RequestOptions = {}): Promise<ApiResponse> {
+  async function request(
+    method: string,
+    path: string,
+    options: RequestOptions = {},
+  ): Promise<ApiResponse> {
     const headers: Record<string, string> = { ...options.headers };
     if (options.token) headers.authorization = `Bearer ${options.token}`;
     let body: string | Buffer | undefined;

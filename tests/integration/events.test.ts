@@ -15,7 +15,10 @@ describe('sample events (sam local invoke -e / npm run invoke)', () => {
       expect(event.version).toBe('2.0');
       const expectedKey = route === fallbackRoute ? '$default' : `${route.method} ${route.path}`;
       expect(event.routeKey).toBe(expectedKey);
-      const result = await (await loadHandler(route.function))(event, lambdaContext(route.function));
+      const result = await (await loadHandler(route.function))(
+        event,
+        lambdaContext(route.function),
+      );
       expect(result.headers['X-Request-ID']).toBeTruthy();
       if (route.auth !== 'public') {
         // The sample carries a placeholder token: `npm run invoke -- … --user <email>` swaps in a real one.

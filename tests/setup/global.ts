@@ -14,7 +14,10 @@ declare module 'vitest' {
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const database = await startLocalDatabase({ databaseUrl: process.env.DATABASE_URL, fresh: true });
-  const env = await localEnvironment({ databaseUrl: database.url, issuer: 'http://localhost.test' });
+  const env = await localEnvironment({
+    databaseUrl: database.url,
+    issuer: 'http://localhost.test',
+  });
   project.provide('functionEnv', env);
   return () => database.stop();
 }

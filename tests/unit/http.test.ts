@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { BadRequest, PayloadTooLarge, UnsupportedMediaType } from '../../shared/errors.js';
+import { decodeBody, MAX_BODY_BYTES, mediaTypeOf } from '../../shared/http/body.js';
+import { parseIfMatch, versionETag } from '../../shared/http/conditional.js';
+import { requestIdFrom } from '../../shared/http/handler.js';
+import { compilePath } from '../../shared/http/route.js';
+import { resolveRoute } from '../../shared/routes.js';
+
+const both = { json: true, form: true };
+
+describe('decodeBody', () => {
+  it('parses JSON and +json media types, with parameters', () => {
+    expect(decodeBody('{"a":1}', false, 'application/json; charset=utf-8', both)).toEqual({
+      value: { a: 1 },
+      form: false,
+    });
+    expect(decodeBody('{"a":1}', false, 'application/merge-patch+json', both).value).toEqual({
+      a: 1,
+    });
+  });
+  it('decodes base64 bodies', () => {
+    const raw = Buffer.from('{"a":2}').toString('base64');
+    expect(decodeBody(raw, true, 'application/json', both).value).toEqual({ a: 2 });
+  });
+  it('parses forms only where accepted', () => {
+    expect(
+      decodeBody('username=a%40b.c&password=x+y', false, 'application/x-www-form-urlencoded', both),
+    ).toEqual({
+      value: { username: 'a@b.c', password: 'x y' },
+      form: true,
+    });
+    expect(() =>
+      decodeBody('a=b', false, 'application/x-www-form-urlencoded', { json: true, form: false }),
+    ).toThrow(UnsupportedMediaType);
+  });
+  it('treats an empty body as absent', () => {
+    expect(decodeBody('', false, undefined, both).value).toBeUndefined();
+    expect(decodeBody(undefined, false, 'application/json', both).value).toBeUndefined();
+  });
+  it('rejects malformed JSON (400), other media types (415) and bodies over 1 MiB (413)', () => {
+    expect(() => decodeBody('{"a":', false, 'application/json', both)).toThrow(BadRequest);
+    expect(() => decodeBody('hello', false, 'text/plain', both)).toThrow(UnsupportedMediaType);
+    expect(() => decodeBody('{}', false, undefined, both)).toThrow(UnsupportedMediaType);
+    const exactly = `"${'x'.repeat(MAX_BODY_BYTES - 2)}"`;
+    expect(decodeBody(exactly, false, 'application/json', both).value).toHaveLength(
+      MAX_BODY_BYTES - 2,
+    );
+    expect(() => decodeBody(`${exactly} `, false, 'application/json', both)).toThrow(
+      PayloadTooLarge,
+    );
+    // Bytes, not characters: 'é' is two bytes in UTF-8.
+    expect(() => decodeBody('é'.repeat(MAX_BODY_BYTES / 2 + 1), false, 'text/plain', both)).toThrow(
+      PayloadTooLarge,
+    );
+  });
+  it('reads the media type case-insensitively without parameters', () => {
+    expect(mediaTypeOf(' Application/JSON ; charset=UTF-8')).toBe('application/json');
+    expect(mediaTypeOf(undefined)).toBe('');
+  });
+});
+
+describe('If-Match', () => {
+  it('accepts strong entity tags, lists and *', () => {
+    expect(parseIfMatch(undefined)).toBeNull();
+    expect(parseIfMatch('*')).toBeNull();
+    expect(parseIfMatch('"3"')).toEqual([3]);
+    expect(parseIfMatch('"3", "4" ,"5"')).toEqual([3, 4, 5]);
+  });
+  it('never matches weak or foreign tags (RFC 9110 strong comparison)', () => {
+    expect(parseIfMatch('W/"3"')).toEqual([]);
+    expect(parseIfMatch('"abc"')).toEqual([]);
+    expect(parseIfMatch('"0"')).toEqual([]);
+  });
+  it('rejects a header that is not a list of entity tags', () => {
+    for (const bad of ['3', 'abc', '"3', '"3",', '**'])
+      expect(() => parseIfMatch(bad), bad).toThrow(BadRequest);
+  });
+  it('makes strong version ETags', () => {
+    expect(versionETag(7)).toBe('"7"');
+  });
+});
+
+describe('X-Request-ID', () => {
+  it('keeps a valid client id and replaces anything else with a UUID', () => {
+    expect(requestIdFrom({ 'x-request-id': 'abc-123._X' })).toBe('abc-123._X');
+    expect(requestIdFrom({ 'x-request-id': 'a'.repeat(128) })).toBe('a'.repeat(128));
+    for (const bad of ['a'.repeat(129), 'has space', 'a/b', '', '<script>']) {
+      expect(requestIdFrom({ 'x-request-id': bad })).toMatch(/^[0-9a-f-]{36}$/);
+    }
+    expect(requestIdFrom(undefined)).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe('path templates', () => {
+  it('matches one segment per parameter, decoded, and greedy parameters', () => {
+    const match = compilePath('/api/v1/notes/{id}');
+    expect(match('/api/v1/notes/abc%20d')).toEqual({ id: 'abc d' });
+    expect(match('/api/v1/notes/a/b')).toBeNull();
+    expect(match('/api/v1/notes/')).toBeNull();
+    expect(compilePath('/{proxy+}')('/a/b/c')).toEqual({ proxy: 'a/b/c' });
+  });
+  it('resolves routes, and the methods of a known path for 405', () => {
+    const found = resolveRoute('get', '/api/v1/notes/123');
+    expect(found && 'route' in found && found.route.function).toBe('notes/get');
+    expect(resolveRoute('POST', '/api/v1/notes/123')).toEqual({
+      allow: ['GET', 'PUT', 'PATCH', 'DELETE'],
+    });
+    expect(resolveRoute('GET', '/nowhere')).toBeNull();
+  });
+});
