@@ -97,14 +97,15 @@ export function buildOpenApiDocument(
   return createDocument({
     openapi: '3.1.0',
     info,
-    security: [{ bearerAuth: [] }, { oauth2: [] }],
+    security: [{ oauth2: [] }, { bearerAuth: [] }],
     components: {
+      // oauth2 first: Swagger UI's Authorize dialog lists it first (log in with e-mail as username).
       securitySchemes: {
-        bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
         oauth2: {
           type: 'oauth2',
           flows: { password: { tokenUrl: '/api/v1/auth/login', scopes: {} } },
         },
+        bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
       },
     },
     paths,

@@ -61,7 +61,7 @@ export function problemResponse(
 
 /**
  * Maps any thrown value to a problem response: `AppError` by its kind, an unreachable
- * database to 503, anything else to a 500 that says nothing about the cause (OWASP Error
+ * database or an imminent Lambda timeout to 503, anything else to a 500 that says nothing about the cause (OWASP Error
  * Handling Cheat Sheet); the cause goes to the log only.
  */
 export function errorToProblem(
@@ -74,6 +74,13 @@ export function errorToProblem(
   if (isDatabaseUnavailable(error)) {
     logger.error('database unavailable', { error: error as Error });
     return problemResponse(503, 'The database is unavailable. Try again shortly.', context, {
+      headers: { 'Retry-After': '5' },
+    });
+  }
+  if ((error as Error | null)?.name === 'TimeoutError') {
+    // middy's timeoutEarly: the Lambda is about to hit its timeout (AWS docs, Lambda timeouts).
+    logger.error('function timeout', { error: error as Error });
+    return problemResponse(503, 'The request took too long. Try again shortly.', context, {
       headers: { 'Retry-After': '5' },
     });
   }
