@@ -17,6 +17,17 @@ const CursorPayload = z.strictObject({
 
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
 
+/**
+ * A timestamp the database accepts: the shape of `TIMESTAMP`, a real calendar instant (no
+ * month 13 or February 30) and year 1 or later (PostgreSQL has no year 0). Anything else
+ * would fail the `::timestamptz` cast in the query, a 500 instead of a 400.
+ */
+function isTimestamp(value: string): boolean {
+  if (!TIMESTAMP.test(value) || value.startsWith('0000')) return false;
+  const time = Date.parse(value);
+  return !Number.isNaN(time) && new Date(time).toISOString().slice(0, 19) === value.slice(0, 19);
+}
+
 /** A short hash of the filters a cursor belongs to (sort, order, archived, q). */
 function fingerprint(query: ListNotesQuery): string {
   const filters = JSON.stringify([query.sort, query.order, query.archived, query.q ?? null]);
@@ -43,7 +54,8 @@ export function decodeCursor(query: ListNotesQuery, cursor: string): KeysetPosit
   if (payload.f !== fingerprint(query)) {
     throw new BadRequest('The cursor belongs to other filters (sort, order, archived, q).');
   }
-  if (query.sort !== 'title' && !TIMESTAMP.test(payload.v)) {
+  const valid = query.sort === 'title' ? !payload.v.includes('\u0000') : isTimestamp(payload.v);
+  if (!valid) {
     throw new BadRequest('The cursor is malformed. Use next_cursor from a previous page.');
   }
   return { value: payload.v, id: payload.i };

@@ -124,10 +124,13 @@ export async function listNotes(
   const search = query.q
     ? sql`AND (title ILIKE ${likePattern(query.q)} OR content ILIKE ${likePattern(query.q)})`
     : sql``;
+  // `::text` first: a parameter the server types as timestamptz is serialised by postgres.js
+  // through a JS Date, which would drop the microseconds the cursor keeps (and so repeat or
+  // skip rows next to the page boundary).
   const afterValue =
     query.sort === 'title'
       ? sql`${after?.value ?? ''}::text`
-      : sql`${after?.value ?? ''}::timestamptz`;
+      : sql`${after?.value ?? ''}::text::timestamptz`;
   const keyset = after
     ? query.order === 'asc'
       ? sql`AND (${column}, id) > (${afterValue}, ${after.id}::uuid)`

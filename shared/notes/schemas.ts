@@ -1,7 +1,17 @@
 import { z } from 'zod';
 
-const Title = z.string().trim().min(1).max(200).meta({ example: 'Groceries' });
-const Content = z.string().max(20000).meta({ example: 'Milk, eggs, coffee' });
+/** PostgreSQL `text` cannot hold U+0000, so it is a validation error (422), not a 500. */
+const noNul = (value: string) => !value.includes('\u0000');
+const NO_NUL = { message: 'Must not contain the NUL character (U+0000).' };
+
+const Title = z
+  .string()
+  .trim()
+  .min(1)
+  .max(200)
+  .refine(noNul, NO_NUL)
+  .meta({ example: 'Groceries' });
+const Content = z.string().max(20000).refine(noNul, NO_NUL).meta({ example: 'Milk, eggs, coffee' });
 
 export const NoteIdParams = z.object({ id: z.uuid() });
 
@@ -37,6 +47,7 @@ export const ListNotesQuery = z.object({
     .string()
     .trim()
     .max(200)
+    .refine(noNul, NO_NUL)
     .optional()
     .transform((q) => (q ? q : undefined))
     .meta({ description: 'Case-insensitive substring of the title or the content.' }),
