@@ -34,6 +34,23 @@ const Environment = z
     JWT_SIGNING_KEYS_SECRET_ARN: z.string().min(1).optional(),
     /** Access token lifetime in seconds (API.md: 15 minutes). */
     ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(900),
+    /** Upstash REST endpoint (Upstash, or our bridge in front of Redis). Unset: no Redis. */
+    REDIS_REST_URL: z.url().optional(),
+    /** Bearer token of that endpoint. */
+    REDIS_REST_TOKEN: z.string().min(1).optional(),
+    /** Per-call Redis timeout in ms: a slow Redis costs at most this much per request. */
+    REDIS_TIMEOUT_MS: z.coerce.number().int().min(5).max(5000).default(100),
+    /** After a Redis failure, skip Redis for this many ms (circuit breaker), then try again. */
+    REDIS_RETRY_AFTER_MS: z.coerce.number().int().min(100).max(600_000).default(2000),
+    /** TTL of cached note list pages in seconds (API.md: ≤ 60). */
+    NOTES_CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(60).default(30),
+    /** `off` disables rate limits — honoured only when STAGE is `local` (demos, load tests). */
+    RATE_LIMITS: z.enum(['on', 'off']).default('on'),
+  })
+  .refine((env) => !env.REDIS_REST_URL || env.REDIS_REST_TOKEN, {
+    message: 'REDIS_REST_URL needs REDIS_REST_TOKEN',
+    path: ['REDIS_REST_TOKEN'],
+    when: () => true,
   })
   .refine((env) => env.JWT_SIGNING_KEYS || env.JWT_SIGNING_KEYS_SECRET_ARN, {
     message: 'set JWT_SIGNING_KEYS (a JWK Set) or JWT_SIGNING_KEYS_SECRET_ARN',

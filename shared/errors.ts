@@ -90,6 +90,14 @@ export class ValidationFailed extends AppError {
     super('validation', 'The request is not valid.', { errors });
   }
 }
+export class RateLimited extends AppError {
+  /** `headers`: the RateLimit-* headers; `Retry-After` is added (RFC 9110 §10.2.3). */
+  constructor(retryAfterSeconds: number, headers: Record<string, string> = {}) {
+    super('rate_limited', `Too many requests. Try again in ${retryAfterSeconds} s.`, {
+      headers: { ...headers, 'Retry-After': String(retryAfterSeconds) },
+    });
+  }
+}
 export class ServiceUnavailable extends AppError {
   constructor(detail = 'A required service is unavailable. Try again shortly.') {
     super('unavailable', detail, { headers: { 'Retry-After': '5' } });

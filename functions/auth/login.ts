@@ -2,7 +2,7 @@ import { createHandler } from '../../shared/http/handler.js';
 import { routes } from '../../shared/routes.js';
 import { login } from '../../shared/users/service.js';
 
-export const handler = createHandler(routes.login, async ({ body }) => {
+export const handler = createHandler(routes.login, async ({ body, sourceIp }) => {
   const email = 'username' in body ? body.username : body.email;
-  return { status: 200, body: await login({ email, password: body.password }) };
+  return { status: 200, body: await login({ email, password: body.password }, { ip: sourceIp }) };
 });

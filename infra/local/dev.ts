@@ -6,7 +6,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { startGateway } from './gateway.js';
-import { localEnvironment, startLocalDatabase } from './stack.js';
+import { localEnvironment, startLocalCache, startLocalDatabase } from './stack.js';
 import { KEYS_FILE, PG_DATA_DIR, readRunningStack, STACK_FILE, STATE_DIR } from './state.js';
 
 const reset = process.argv.includes('--reset');
@@ -25,10 +25,12 @@ const database = await startLocalDatabase({
   databaseUrl: process.env.DATABASE_URL,
   dataDir: PG_DATA_DIR,
 });
+const cache = await startLocalCache({ redisUrl: process.env.REDIS_URL });
 const env = await localEnvironment({
   databaseUrl: database.url,
   issuer: `http://localhost:${port}`,
   keysFile: KEYS_FILE,
+  cache,
 });
 Object.assign(process.env, env);
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
@@ -48,7 +50,13 @@ Local stack is up (${database.embedded ? 'embedded PostgreSQL in .local/pg' : 'D
   Docs      ${base}/docs   (ReDoc: ${base}/redoc, OpenAPI: ${base}/openapi.json)
   Health    ${base}/health
   JWKS      ${base}/.well-known/jwks.json
-  Redis     disabled (cache and rate limits off)
+  Redis     ${
+    cache
+      ? `${cache.redisUrl} via the Upstash REST bridge ${cache.restUrl}${
+          process.env.RATE_LIMITS === 'off' ? ' (rate limits off: RATE_LIMITS=off)' : ''
+        }`
+      : 'none found (no REDIS_URL, no redis-server): caching and rate limits are OFF'
+  }
 Ctrl-C stops it; data stays in .local/ (npm run dev -- --reset starts clean).
 `);
 
@@ -58,6 +66,7 @@ async function shutdown(): Promise<void> {
   stopping = true;
   rmSync(STACK_FILE, { force: true });
   await gateway.close();
+  await cache?.stop();
   const { closeSql } = await import('../../shared/db/client.js');
   await closeSql();
   await database.stop();

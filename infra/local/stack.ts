@@ -5,6 +5,8 @@ import postgres from 'postgres';
 import { migrate } from '../../shared/db/migrations.js';
 import { generateSigningKeySet, loadOrCreateSigningKeySet } from './keys.js';
 import { startEmbeddedPostgres } from './postgres.js';
+import { hasRedisServer, type LocalRedis, startRedisServer } from './redis-server.js';
+import { startUpstashBridge } from './upstash-bridge.js';
 
 export interface LocalDatabase {
   url: string;
@@ -74,6 +76,45 @@ export async function startLocalDatabase(options: {
   };
 }
 
+export interface LocalCache {
+  /** `redis://…` of the Redis behind the bridge. */
+  redisUrl: string;
+  /** The Upstash REST endpoint and token the functions use. */
+  restUrl: string;
+  restToken: string;
+  /** The `redis-server` we started (absent with `REDIS_URL`). */
+  server?: LocalRedis;
+  stop(): Promise<void>;
+}
+
+/**
+ * Redis for the local cloud behind the Upstash REST bridge: `redisUrl` (from `REDIS_URL`)
+ * when given, else a throw-away `redis-server` on a free port. Returns null when there is
+ * neither (no `redis-server` binary): the stack then runs without cache and rate limits.
+ */
+export async function startLocalCache(options: {
+  redisUrl?: string | undefined;
+}): Promise<LocalCache | null> {
+  let server: LocalRedis | undefined;
+  let redisUrl = options.redisUrl;
+  if (!redisUrl) {
+    if (!hasRedisServer()) return null;
+    server = await startRedisServer();
+    redisUrl = server.url;
+  }
+  const bridge = await startUpstashBridge({ redisUrl });
+  return {
+    redisUrl,
+    restUrl: bridge.url,
+    restToken: bridge.token,
+    ...(server ? { server } : {}),
+    stop: async () => {
+      await bridge.close();
+      await server?.stop();
+    },
+  };
+}
+
 /** `url` with its database name replaced by `database`. */
 export function withDatabase(url: string, database: string): string {
   const parsed = new URL(url);
@@ -83,12 +124,14 @@ export function withDatabase(url: string, database: string): string {
 
 /**
  * The environment the functions read (see `shared/config.ts`) for the local cloud.
- * `keys` is a JWK Set; without `keysFile` a fresh one is generated (tests).
+ * The signing keys come from `keysFile` (created on first use), or are generated afresh
+ * (tests). Without `cache` the functions run without Redis.
  */
 export async function localEnvironment(options: {
   databaseUrl: string;
   issuer: string;
   keysFile?: string;
+  cache?: LocalCache | null;
 }): Promise<Record<string, string>> {
   const keys = options.keysFile
     ? await loadOrCreateSigningKeySet(options.keysFile)
@@ -100,5 +143,8 @@ export async function localEnvironment(options: {
     JWT_ISSUER: options.issuer,
     JWT_AUDIENCE: 'notes-api',
     JWT_SIGNING_KEYS: keys,
+    ...(options.cache
+      ? { REDIS_REST_URL: options.cache.restUrl, REDIS_REST_TOKEN: options.cache.restToken }
+      : {}),
   };
 }

@@ -1,3 +1,4 @@
+import { pingRedis } from '../cache/redis.js';
 import { getSql } from '../db/client.js';
 
 export type ProbeResult = 'ok' | 'unavailable' | 'disabled';
@@ -20,16 +21,19 @@ async function bounded(probe: () => Promise<unknown>, timeoutMs: number): Promis
 }
 
 /**
- * Probes each dependency within `PROBE_TIMEOUT_MS`: the database with `SELECT 1`. Redis is
- * `disabled` until the Redis layer is configured. `status` is `ok` only when nothing
- * configured is unavailable.
+ * Probes each dependency, in parallel, within `PROBE_TIMEOUT_MS`: the database with
+ * `SELECT 1`, Redis with `PING` (`disabled` when no Redis is configured, which is not a
+ * failure). `status` is `ok` only when nothing configured is unavailable.
  */
 export async function checkHealth(): Promise<{
   status: 'ok' | 'unavailable';
   db: ProbeResult;
   redis: ProbeResult;
 }> {
-  const db = await bounded(() => getSql()`SELECT 1`, PROBE_TIMEOUT_MS);
-  const redis: ProbeResult = 'disabled';
-  return { status: db === 'ok' ? 'ok' : 'unavailable', db, redis };
+  const [db, redis] = await Promise.all([
+    bounded(() => getSql()`SELECT 1`, PROBE_TIMEOUT_MS),
+    pingRedis(PROBE_TIMEOUT_MS),
+  ]);
+  const ok = db === 'ok' && redis !== 'unavailable';
+  return { status: ok ? 'ok' : 'unavailable', db, redis };
 }

@@ -9,7 +9,15 @@ import type {
 } from 'aws-lambda';
 import type { z } from 'zod';
 import { type Principal, verifyAccessToken } from '../auth/tokens.js';
-import { type FieldError, Forbidden, Unauthenticated, ValidationFailed } from '../errors.js';
+import { consumeRateLimit, rateLimitHeaders, rateLimitsDisabled } from '../cache/rate-limiter.js';
+import {
+  type FieldError,
+  Forbidden,
+  RateLimited,
+  ServiceUnavailable,
+  Unauthenticated,
+  ValidationFailed,
+} from '../errors.js';
 import { logger } from '../logger.js';
 import { decodeBody } from './body.js';
 import { errorToProblem } from './problem.js';
@@ -33,6 +41,8 @@ export interface RequestInput<R extends RouteDefinition> {
   /** The verified caller; always set on `user` and `admin` routes. */
   principal: R['auth'] extends 'public' ? Principal | undefined : Principal;
   requestId: string;
+  /** The client's IP as API Gateway saw it (`requestContext.http.sourceIp`). */
+  sourceIp: string;
   /** Lower-cased request headers. */
   headers: Record<string, string | undefined>;
   event: HttpEvent;
@@ -54,6 +64,8 @@ interface RequestState {
   startedAt: number;
   principal?: Principal;
   input?: { path: unknown; query: unknown; body: unknown };
+  /** Headers every response of this request carries (rate-limit state). */
+  responseHeaders?: Record<string, string>;
 }
 type StatefulContext = Context & { requestState: RequestState };
 
@@ -76,9 +88,11 @@ export interface HandlerOptions {
 /**
  * Builds a Lambda handler for one route of the route table: the shared middleware stack of
  * DESIGN.md § Request path around `handle`. In order: request id and log context, header
- * normalisation, authentication (`route.auth`), body decoding (1 MiB, content type), zod
- * validation of path, query and body, the handler, then security headers, `X-Request-ID`,
- * and thrown errors mapped to `application/problem+json`. One log line per request.
+ * normalisation, authentication (`route.auth`), rate limiting (`route.rateLimit`; after
+ * authentication because most budgets belong to the verified user), body decoding (1 MiB,
+ * content type), zod validation of path, query and body, the handler, then security
+ * headers, `X-Request-ID`, and thrown errors mapped to `application/problem+json`.
+ * One log line per request.
  */
 export function createHandler<R extends RouteDefinition>(
   route: R,
@@ -97,6 +111,7 @@ export function createHandler<R extends RouteDefinition>(
     .use(problemDetails())
     .use(httpHeaderNormalizer() as MiddlewareObj<HttpEvent, HttpResult, Error, StatefulContext>)
     .use(authentication(route))
+    .use(rateLimiting(route))
     .use(requestParsing(route))
     .handler(async (event, context) => {
       const state = context.requestState;
@@ -105,6 +120,7 @@ export function createHandler<R extends RouteDefinition>(
         ...(input as Pick<RequestInput<R>, 'path' | 'query' | 'body'>),
         principal: state.principal as RequestInput<R>['principal'],
         requestId: state.requestId,
+        sourceIp: sourceIpOf(event),
         headers: event.headers ?? {},
         event,
       });
@@ -134,7 +150,11 @@ function requestContext(route: RouteDefinition): Middleware {
   const finish = (request: Request<HttpEvent, HttpResult, Error, StatefulContext>) => {
     const state = request.context.requestState;
     if (request.response) {
-      request.response.headers = { ...request.response.headers, 'X-Request-ID': state.requestId };
+      request.response.headers = {
+        ...state.responseHeaders,
+        ...request.response.headers,
+        'X-Request-ID': state.requestId,
+      };
     }
     logger.info('request', {
       method: request.event.requestContext?.http?.method ?? route.method,
@@ -198,6 +218,40 @@ function authentication(route: RouteDefinition): Middleware {
         throw new Forbidden('This route is for admins.');
       }
       request.context.requestState.principal = principal;
+    },
+  };
+}
+
+/** The API Gateway source IP; never a client-supplied `X-Forwarded-For` (API.md). */
+function sourceIpOf(event: HttpEvent): string {
+  return event.requestContext?.http?.sourceIp ?? 'unknown';
+}
+
+/**
+ * Enforces `route.rateLimit`: spends one request of the caller's budget (the user, else the
+ * source IP), adds `RateLimit-*` headers to the response, and throws `RateLimited` (429 with
+ * `Retry-After`) when it is spent. When Redis is unavailable the policy's fail mode decides:
+ * `open` lets the request through, `closed` answers 503.
+ */
+function rateLimiting(route: RouteDefinition): Middleware {
+  const policy = route.rateLimit;
+  return {
+    before: async (request) => {
+      if (!policy || rateLimitsDisabled()) return;
+      const state = request.context.requestState;
+      const identity =
+        policy.identity === 'user' && state.principal
+          ? `user:${state.principal.userId}`
+          : `ip:${sourceIpOf(request.event)}`;
+      const decision = await consumeRateLimit(policy, identity);
+      if (decision === 'unavailable') {
+        if (policy.failMode === 'closed') {
+          throw new ServiceUnavailable('This route is briefly unavailable. Try again shortly.');
+        }
+        return;
+      }
+      state.responseHeaders = rateLimitHeaders(policy, decision);
+      if (!decision.allowed) throw new RateLimited(decision.resetSeconds);
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { RateLimitPolicy } from '../rate-limits.js';
 
 /** HTTP methods the API uses. */
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -28,8 +29,8 @@ export interface RouteDefinition {
   path: string;
   function: string;
   auth: AuthRequirement;
-  /** Name of the rate-limit policy (enforced once the Redis layer lands). */
-  rateLimit: string | null;
+  /** Rate-limit policy from `shared/rate-limits.ts`; null only for health probes. */
+  rateLimit: RateLimitPolicy | null;
   summary: string;
   description?: string;
   tag: string;

@@ -1,3 +1,5 @@
+import { type CacheStatus, cacheAside, invalidate } from '../cache/cache-aside.js';
+import { getConfig } from '../config.js';
 import { Conflict, NotFound, PreconditionFailed } from '../errors.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { ExpectedVersions, NoteRow } from './repository.js';
@@ -21,6 +23,17 @@ export function toNote(row: NoteRow): Note {
 }
 
 const NOT_FOUND = 'No note with this id.';
+
+/** Cache scope of one owner's note lists. */
+const cacheScope = (ownerId: string) => `notes:${ownerId}`;
+
+/**
+ * Drops the owner's cached list pages. Every write calls it after commit and before it
+ * returns, so no list read after a write's response can see the state before it.
+ */
+function invalidateLists(ownerId: string): Promise<boolean> {
+  return invalidate(cacheScope(ownerId));
+}
 
 /** Creates a note for `ownerId`. */
 export async function createNote(
@@ -51,7 +64,10 @@ export async function updateNote(
   expected: ExpectedVersions,
 ): Promise<Note> {
   const row = await repository.updateActiveNote(ownerId, id, changes, expected);
-  if (row) return toNote(row);
+  if (row) {
+    await invalidateLists(ownerId);
+    return toNote(row);
+  }
   const current = await repository.findNote(ownerId, id);
   if (!current) throw new NotFound(NOT_FOUND);
   if (expected && !expected.includes(current.version)) throw new PreconditionFailed();
@@ -66,7 +82,10 @@ export async function updateNote(
  * Errors: `NotFound`.
  */
 export async function archiveNote(ownerId: string, id: string): Promise<{ changed: boolean }> {
-  if (await repository.archiveNote(ownerId, id)) return { changed: true };
+  if (await repository.archiveNote(ownerId, id)) {
+    await invalidateLists(ownerId);
+    return { changed: true };
+  }
   if (!(await repository.findNote(ownerId, id))) throw new NotFound(NOT_FOUND);
   return { changed: false };
 }
@@ -74,18 +93,48 @@ export async function archiveNote(ownerId: string, id: string): Promise<{ change
 /** Restores an archived note; restoring an active note returns it unchanged. Errors: `NotFound`. */
 export async function restoreNote(ownerId: string, id: string): Promise<Note> {
   const restored = await repository.restoreNote(ownerId, id);
-  if (restored) return toNote(restored);
+  if (restored) {
+    await invalidateLists(ownerId);
+    return toNote(restored);
+  }
   const current = await repository.findNote(ownerId, id);
   if (!current) throw new NotFound(NOT_FOUND);
   return toNote(current);
 }
 
 /**
- * One page of the owner's notes, keyset-paginated (stable under ties: `id` breaks them).
+ * One page of the owner's notes, keyset-paginated (stable under ties: `id` breaks them),
+ * served cache-aside from Redis per owner and normalised query (TTL
+ * `NOTES_CACHE_TTL_SECONDS`); `cache` says whether it was a hit, a miss or bypassed Redis.
  * Errors: `BadRequest` for a malformed cursor or one from other filters.
  */
-export async function listNotes(ownerId: string, query: ListNotesQuery): Promise<NotePage> {
+export async function listNotes(
+  ownerId: string,
+  query: ListNotesQuery,
+): Promise<{ page: NotePage; cache: CacheStatus }> {
   const after = query.cursor ? decodeCursor(query, query.cursor) : null;
+  const variant = JSON.stringify([
+    query.limit,
+    query.cursor ?? null,
+    query.archived,
+    query.q ?? null,
+    query.sort,
+    query.order,
+  ]);
+  const { value, cache } = await cacheAside(
+    cacheScope(ownerId),
+    variant,
+    getConfig().NOTES_CACHE_TTL_SECONDS,
+    () => readPage(ownerId, query, after),
+  );
+  return { page: value, cache };
+}
+
+async function readPage(
+  ownerId: string,
+  query: ListNotesQuery,
+  after: ReturnType<typeof decodeCursor> | null,
+): Promise<NotePage> {
   const rows = await repository.listNotes(ownerId, query, after);
   const page = rows.slice(0, query.limit);
   const last = page.at(-1);

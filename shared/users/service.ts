@@ -1,6 +1,15 @@
+import { createHash } from 'node:crypto';
 import { hashPassword, verifyAgainstDummy, verifyPassword } from '../auth/passwords.js';
 import { issueAccessToken, type Role } from '../auth/tokens.js';
-import { Conflict, NotFound, Unauthenticated } from '../errors.js';
+import {
+  consumeRateLimit,
+  peekRateLimit,
+  rateLimitHeaders,
+  rateLimitsDisabled,
+  resetRateLimit,
+} from '../cache/rate-limiter.js';
+import { Conflict, NotFound, RateLimited, Unauthenticated } from '../errors.js';
+import { rateLimitPolicies } from '../rate-limits.js';
 import * as repository from './repository.js';
 import type { TokenResponse, User } from './schemas.js';
 
@@ -37,14 +46,33 @@ export async function register(input: {
 /**
  * Checks e-mail and password and issues an access token. Unknown e-mail and wrong password
  * fail alike: same error, same body, and a dummy hash verification so both take similar
- * time (OWASP Authentication Cheat Sheet). Errors: `Unauthenticated`.
+ * time (OWASP Authentication Cheat Sheet). Failed attempts are counted per client IP and
+ * e-mail (`loginFailures`: 5 per 15 min); past that, even the right password is refused
+ * until the window frees up, and a success clears the count.
+ * Errors: `Unauthenticated`; `RateLimited` (429).
  */
-export async function login(input: { email: string; password: string }): Promise<TokenResponse> {
+export async function login(
+  input: { email: string; password: string },
+  client: { ip: string },
+): Promise<TokenResponse> {
+  const policy = rateLimitPolicies.loginFailures;
+  const limited = !rateLimitsDisabled();
+  const identity = `${client.ip}:${createHash('sha256').update(input.email).digest('base64url')}`;
+  if (limited) {
+    const budget = await peekRateLimit(policy, identity);
+    if (budget !== 'unavailable' && !budget.allowed) {
+      throw new RateLimited(budget.resetSeconds, rateLimitHeaders(policy, budget));
+    }
+  }
   const row = await repository.findUserByEmail(input.email);
   const valid = row
     ? await verifyPassword(row.password_hash, input.password)
     : await verifyAgainstDummy(input.password);
-  if (!row || !valid) throw new Unauthenticated('Incorrect e-mail or password.');
+  if (!row || !valid) {
+    if (limited) await consumeRateLimit(policy, identity);
+    throw new Unauthenticated('Incorrect e-mail or password.');
+  }
+  if (limited) await resetRateLimit(policy, identity);
   const { token, expiresIn } = await issueAccessToken({ id: row.id, role: row.role });
   return { access_token: token, token_type: 'bearer', expires_in: expiresIn };
 }

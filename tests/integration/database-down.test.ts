@@ -13,7 +13,7 @@ describe('when the database is down', () => {
   it('/health answers 503 with db unavailable, within its probe bound', async () => {
     const response = await api.get('/health');
     expect(response.status).toBe(503);
-    expect(response.body).toEqual({ status: 'unavailable', db: 'unavailable', redis: 'disabled' });
+    expect(response.body).toEqual({ status: 'unavailable', db: 'unavailable', redis: 'ok' });
     expect(response.headers.get('cache-control')).toBe('no-store');
   });
 
