@@ -9,6 +9,10 @@ export interface LocalRedis {
   stop(): Promise<void>;
   /** Starts it again on the same port, as after an outage (data is not kept). */
   restart(): Promise<void>;
+  /** Freezes the process (SIGSTOP): connections stay open but nothing answers. */
+  pause(): void;
+  /** Thaws it (SIGCONT). */
+  resume(): void;
 }
 
 /** True when the `redis-server` binary (Debian package `redis-server`) is on the PATH. */
@@ -64,5 +68,12 @@ export async function startRedisServer(options: { port?: number } = {}): Promise
     });
 
   await start();
-  return { url: `redis://127.0.0.1:${port}`, port, stop, restart: start };
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    stop,
+    restart: start,
+    pause: () => child?.kill('SIGSTOP'),
+    resume: () => child?.kill('SIGCONT'),
+  };
 }

@@ -82,9 +82,21 @@ export async function startUpstashBridge(options: {
     lazyConnect: false,
   });
   redis.on('error', () => {}); // reported per command; reconnects on its own
+  // Wait (briefly) for the first connection so the first commands do not fail for nothing.
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 2000);
+    redis.once('ready', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 
+  // Upper-case names: ioredis reshapes some replies by lower-case name (HGETALL → object);
+  // the REST protocol wants the raw RESP2 reply.
+  const name = (command: Command) => String(command[0]).toUpperCase();
+  const args = (command: Command) => command.slice(1).map(String);
   const run = (command: Command) =>
-    redis.callBuffer(String(command[0]), ...command.slice(1).map(String)) as Promise<Reply>;
+    redis.callBuffer(name(command), ...args(command)) as Promise<Reply>;
 
   const server = createServer(async (request, response) => {
     if (request.method !== 'POST') return send(response, 405, { error: 'Use POST.' });

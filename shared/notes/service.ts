@@ -40,7 +40,9 @@ export async function createNote(
   ownerId: string,
   input: { title: string; content: string },
 ): Promise<Note> {
-  return toNote(await repository.insertNote(ownerId, input));
+  const note = toNote(await repository.insertNote(ownerId, input));
+  await invalidateLists(ownerId);
+  return note;
 }
 
 /** The owner's note, archived or not. Errors: `NotFound` (also for another user's note). */
