@@ -46,6 +46,14 @@ const Environment = z
     NOTES_CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(60).default(30),
     /** `off` disables rate limits — honoured only when STAGE is `local` (demos, load tests). */
     RATE_LIMITS: z.enum(['on', 'off']).default('on'),
+    /** SQS URL of the audit queue. Unset: events stay in the outbox (local without SQS). */
+    AUDIT_QUEUE_URL: z.url().optional(),
+    /** SQS endpoint override (the local cloud's fauxqs); unset in AWS. */
+    SQS_ENDPOINT: z.url().optional(),
+    /** AWS region (set by the Lambda runtime). */
+    AWS_REGION: z.string().min(1).default('us-east-1'),
+    /** Longest the request path waits for SQS after commit, in ms; the relay does the rest. */
+    OUTBOX_PUBLISH_TIMEOUT_MS: z.coerce.number().int().min(50).max(10_000).default(1000),
   })
   .refine((env) => !env.REDIS_REST_URL || env.REDIS_REST_TOKEN, {
     message: 'REDIS_REST_URL needs REDIS_REST_TOKEN',

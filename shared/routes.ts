@@ -6,6 +6,7 @@
  * To add an endpoint: one entry here, one file under `functions/`, one service call.
  */
 import { z } from 'zod';
+import { AuditLogPage, AuditLogQuery } from './audit/schemas.js';
 import { HealthStatus, JsonWebKeySet, Liveness } from './health/schemas.js';
 import { compilePath, defineRoute, type HttpMethod, type RouteDefinition } from './http/route.js';
 import {
@@ -232,6 +233,21 @@ export const routes = {
     request: { path: NoteIdParams },
     responses: { 200: Note },
     responseHeaders: { ETag: ETAG },
+  }),
+  auditLog: defineRoute({
+    method: 'GET',
+    path: '/api/v1/admin/audit-log',
+    function: 'admin/audit-log',
+    errors: [400],
+    auth: 'admin',
+    rateLimit: limits.default,
+    summary: 'The audit log, newest first (admins)',
+    description:
+      'Each event is recorded exactly once however often SQS delivers it. Filters: `action`, ' +
+      '`actor_id`; keyset pagination with `cursor` (bound to the filters).',
+    tag: 'admin',
+    request: { query: AuditLogQuery },
+    responses: { 200: AuditLogPage },
   }),
 } satisfies Record<string, RouteDefinition>;
 

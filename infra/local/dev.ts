@@ -6,6 +6,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { startGateway } from './gateway.js';
+import { startEventSourceMappings, startLocalQueues } from './sqs.js';
 import { localEnvironment, startLocalCache, startLocalDatabase } from './stack.js';
 import { KEYS_FILE, PG_DATA_DIR, readRunningStack, STACK_FILE, STATE_DIR } from './state.js';
 
@@ -32,8 +33,13 @@ const env = await localEnvironment({
   keysFile: KEYS_FILE,
   cache,
 });
+const queues = await startLocalQueues();
+Object.assign(env, queues.env);
 Object.assign(process.env, env);
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+const mappings = startEventSourceMappings(queues, {
+  onError: (error) => console.error('worker:', error instanceof Error ? error.message : error),
+});
 
 const gateway = await startGateway({
   port,
@@ -50,6 +56,7 @@ Local stack is up (${database.embedded ? 'embedded PostgreSQL in .local/pg' : 'D
   Docs      ${base}/docs   (ReDoc: ${base}/redoc, OpenAPI: ${base}/openapi.json)
   Health    ${base}/health
   JWKS      ${base}/.well-known/jwks.json
+  SQS       ${queues.endpoint} (fauxqs; queues: ${Object.keys(queues.urls).join(', ')})
   Redis     ${
     cache
       ? `${cache.redisUrl} via the Upstash REST bridge ${cache.restUrl}${
@@ -66,6 +73,8 @@ async function shutdown(): Promise<void> {
   stopping = true;
   rmSync(STACK_FILE, { force: true });
   await gateway.close();
+  await mappings.stop();
+  await queues.stop();
   await cache?.stop();
   const { closeSql } = await import('../../shared/db/client.js');
   await closeSql();

@@ -3,6 +3,8 @@ import { getConfig } from '../config.js';
 
 export type Sql = postgres.Sql;
 export type TransactionSql = postgres.TransactionSql;
+/** A client or a transaction: what repositories accept to take part in a caller's transaction. */
+export type Queryable = Sql | TransactionSql;
 
 let client: Sql | undefined;
 

@@ -1,4 +1,4 @@
-import { getSql, type Sql } from '../db/client.js';
+import { getSql, type Queryable } from '../db/client.js';
 import type { KeysetPosition } from './cursor.js';
 import type { ListNotesQuery } from './schemas.js';
 
@@ -22,7 +22,7 @@ const COLUMNS = 'id, owner_id, title, content, version, created_at, updated_at, 
 export async function insertNote(
   ownerId: string,
   note: { title: string; content: string },
-  sql: Sql = getSql(),
+  sql: Queryable = getSql(),
 ): Promise<NoteRow> {
   const [row] = await sql<NoteRow[]>`
     INSERT INTO notes (owner_id, title, content)
@@ -35,7 +35,7 @@ export async function insertNote(
 export async function findNote(
   ownerId: string,
   id: string,
-  sql: Sql = getSql(),
+  sql: Queryable = getSql(),
 ): Promise<NoteRow | null> {
   const [row] = await sql<NoteRow[]>`
     SELECT ${sql.unsafe(COLUMNS)} FROM notes WHERE id = ${id} AND owner_id = ${ownerId}`;
@@ -52,7 +52,7 @@ export async function updateActiveNote(
   id: string,
   changes: { title?: string | undefined; content?: string | undefined },
   expected: ExpectedVersions,
-  sql: Sql = getSql(),
+  sql: Queryable = getSql(),
 ): Promise<NoteRow | null> {
   const [row] = await sql<NoteRow[]>`
     UPDATE notes SET
@@ -70,7 +70,7 @@ export async function updateActiveNote(
 export async function archiveNote(
   ownerId: string,
   id: string,
-  sql: Sql = getSql(),
+  sql: Queryable = getSql(),
 ): Promise<NoteRow | null> {
   const [row] = await sql<NoteRow[]>`
     UPDATE notes SET archived_at = now(), version = version + 1, updated_at = now()
@@ -83,7 +83,7 @@ export async function archiveNote(
 export async function restoreNote(
   ownerId: string,
   id: string,
-  sql: Sql = getSql(),
+  sql: Queryable = getSql(),
 ): Promise<NoteRow | null> {
   const [row] = await sql<NoteRow[]>`
     UPDATE notes SET archived_at = NULL, version = version + 1, updated_at = now()
@@ -107,7 +107,7 @@ export async function listNotes(
   ownerId: string,
   query: ListNotesQuery,
   after: KeysetPosition | null,
-  sql: Sql = getSql(),
+  sql: Queryable = getSql(),
 ): Promise<(NoteRow & { sort_key: string })[]> {
   const column = sql(query.sort);
   const sortKey =

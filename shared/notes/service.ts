@@ -1,6 +1,8 @@
 import { type CacheStatus, cacheAside, invalidate } from '../cache/cache-aside.js';
 import { getConfig } from '../config.js';
+import { withTransaction } from '../db/client.js';
 import { Conflict, NotFound, PreconditionFailed } from '../errors.js';
+import { addToOutbox, publishNow } from '../queue/outbox.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { ExpectedVersions, NoteRow } from './repository.js';
 import * as repository from './repository.js';
@@ -79,26 +81,56 @@ export async function updateNote(
 }
 
 /**
- * Archives (soft-deletes) a note. Idempotent: an archived note stays as it is.
- * Returns whether this call archived it (and so must emit `note.archived`).
- * Errors: `NotFound`.
+ * Archives or restores a note and, in the same transaction, adds its audit event to the
+ * outbox (`note.archived` / `note.restored`); after commit it drops the owner's cached
+ * lists and publishes the event (best effort; the relay retries). Returns the changed row,
+ * or null when the note was already in that state (then nothing is emitted).
+ */
+async function setArchived(
+  ownerId: string,
+  id: string,
+  archived: boolean,
+): Promise<NoteRow | null> {
+  const result = await withTransaction(async (tx) => {
+    const row = archived
+      ? await repository.archiveNote(ownerId, id, tx)
+      : await repository.restoreNote(ownerId, id, tx);
+    if (!row) return null;
+    const eventId = await addToOutbox(tx, {
+      queue: 'audit',
+      type: archived ? 'note.archived' : 'note.restored',
+      payload: {
+        actor_id: ownerId,
+        resource_type: 'note',
+        resource_id: row.id,
+        metadata: { version: row.version },
+      },
+    });
+    return { row, eventId };
+  });
+  if (!result) return null;
+  await invalidateLists(ownerId);
+  await publishNow([result.eventId]);
+  return result.row;
+}
+
+/**
+ * Archives (soft-deletes) a note and emits `note.archived`. Idempotent: an archived note
+ * stays as it is and nothing is emitted. Errors: `NotFound`.
  */
 export async function archiveNote(ownerId: string, id: string): Promise<{ changed: boolean }> {
-  if (await repository.archiveNote(ownerId, id)) {
-    await invalidateLists(ownerId);
-    return { changed: true };
-  }
+  if (await setArchived(ownerId, id, true)) return { changed: true };
   if (!(await repository.findNote(ownerId, id))) throw new NotFound(NOT_FOUND);
   return { changed: false };
 }
 
-/** Restores an archived note; restoring an active note returns it unchanged. Errors: `NotFound`. */
+/**
+ * Restores an archived note and emits `note.restored`; restoring an active note returns it
+ * unchanged and emits nothing. Errors: `NotFound`.
+ */
 export async function restoreNote(ownerId: string, id: string): Promise<Note> {
-  const restored = await repository.restoreNote(ownerId, id);
-  if (restored) {
-    await invalidateLists(ownerId);
-    return toNote(restored);
-  }
+  const restored = await setArchived(ownerId, id, false);
+  if (restored) return toNote(restored);
   const current = await repository.findNote(ownerId, id);
   if (!current) throw new NotFound(NOT_FOUND);
   return toNote(current);

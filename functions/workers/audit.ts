@@ -1,0 +1,28 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { AuditEventMessage } from '../../shared/audit/schemas.js';
+import { recordEvent } from '../../shared/audit/service.js';
+import { logger } from '../../shared/logger.js';
+
+const processor = new BatchProcessor(EventType.SQS);
+
+/** One audit event: validated, recorded once (a redelivery is a no-op). Throws to fail it. */
+async function recordHandler(record: SQSRecord): Promise<void> {
+  const event = AuditEventMessage.parse(JSON.parse(record.body));
+  const inserted = await recordEvent(event);
+  logger.info('audit event', {
+    event_id: event.event_id,
+    action: event.type,
+    duplicate: !inserted,
+  });
+}
+
+/**
+ * SQS worker of the audit queue. Reports partial batch failures (`batchItemFailures`, with
+ * `ReportBatchItemFailures` on the event source mapping): one bad message never fails the
+ * others; it is redelivered and after `maxReceiveCount` lands in the DLQ.
+ */
+export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  logger.addContext(context);
+  return processPartialResponse(event, recordHandler, processor, { context });
+};

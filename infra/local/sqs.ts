@@ -1,0 +1,207 @@
+import { randomUUID } from 'node:crypto';
+import {
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { type FauxqsServer, startFauxqs } from 'fauxqs';
+import { outboxRelay, type QueueDefinition, queueList } from '../../shared/queue/queues.js';
+import { lambdaContext, loadHandler } from './lambda.js';
+
+const REGION = 'us-east-1';
+const ACCOUNT = '000000000000';
+
+export interface LocalQueues {
+  /** SQS endpoint for `SQS_ENDPOINT`. */
+  endpoint: string;
+  port: number;
+  /** Queue URL by logical name (`audit`), and of its DLQ (`audit-dlq`). */
+  urls: Record<string, string>;
+  /** Environment for the functions: `SQS_ENDPOINT`, `<QUEUE>_QUEUE_URL`, dummy credentials. */
+  env: Record<string, string>;
+  server: FauxqsServer;
+  /** Stops fauxqs (an SQS outage); `start()` brings it back on the same port. */
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
+/**
+ * Starts fauxqs (an in-process SQS emulator speaking the real wire protocol) with every
+ * queue of `shared/queue/queues.ts` and its DLQ, wired by a `RedrivePolicy` with the
+ * queue's `maxReceiveCount`. `visibilityTimeoutSeconds` overrides the definitions' value
+ * (tests use 1 s so redelivery is quick). State is in memory: after `stop()` + `start()`
+ * the queues are created again, empty.
+ */
+export async function startLocalQueues(
+  options: { port?: number; visibilityTimeoutSeconds?: number } = {},
+): Promise<LocalQueues> {
+  let server = await startFauxqs({ port: options.port ?? 0, logger: false, defaultRegion: REGION });
+  const port = server.port;
+  const urls: Record<string, string> = {};
+  const createQueues = () => {
+    for (const queue of queueList) {
+      const dlq = server.createQueue(`${queue.name}-dlq`, {
+        attributes: { MessageRetentionPeriod: String(queue.dlqRetentionSeconds) },
+      });
+      const main = server.createQueue(queue.name, {
+        attributes: {
+          VisibilityTimeout: String(
+            options.visibilityTimeoutSeconds ?? queue.visibilityTimeoutSeconds,
+          ),
+          RedrivePolicy: JSON.stringify({
+            deadLetterTargetArn: dlq.queueArn,
+            maxReceiveCount: String(queue.maxReceiveCount),
+          }),
+        },
+      });
+      urls[queue.name] = main.queueUrl;
+      urls[`${queue.name}-dlq`] = dlq.queueUrl;
+    }
+  };
+  createQueues();
+  const env: Record<string, string> = {
+    SQS_ENDPOINT: server.address,
+    AWS_REGION: REGION,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+  };
+  for (const queue of queueList)
+    env[`${queue.name.toUpperCase()}_QUEUE_URL`] = urls[queue.name] as string;
+  return {
+    endpoint: server.address,
+    port,
+    urls,
+    env,
+    get server() {
+      return server;
+    },
+    stop: () => server.stop(),
+    start: async () => {
+      server = await startFauxqs({ port, logger: false, defaultRegion: REGION });
+      createQueues();
+    },
+  };
+}
+
+/** The Lambda SQS event record for a received message (AWS docs, "Using Lambda with Amazon SQS"). */
+export function toSqsRecord(message: Message, queue: QueueDefinition): SQSRecord {
+  const attributes = message.Attributes ?? {};
+  return {
+    messageId: message.MessageId ?? randomUUID(),
+    receiptHandle: message.ReceiptHandle ?? '',
+    body: message.Body ?? '',
+    attributes: {
+      ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? '1',
+      SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
+      SenderId: attributes.SenderId ?? ACCOUNT,
+      ApproximateFirstReceiveTimestamp:
+        attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+    },
+    messageAttributes: Object.fromEntries(
+      Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
+        name,
+        {
+          dataType: value.DataType ?? 'String',
+          stringValue: value.StringValue,
+          stringListValues: [],
+          binaryListValues: [],
+        },
+      ]),
+    ),
+    md5OfBody: message.MD5OfBody ?? '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: `arn:aws:sqs:${REGION}:${ACCOUNT}:${queue.name}`,
+    awsRegion: REGION,
+  };
+}
+
+/**
+ * The local twin of Lambda's SQS event source mapping plus the relay's schedule: long-polls
+ * each queue, invokes its worker with a real SQS event (up to `batchSize` records), deletes
+ * the records the worker did not report in `batchItemFailures` (all of them when it throws),
+ * and leaves the failures to reappear after the visibility timeout — fauxqs moves them to
+ * the DLQ after `maxReceiveCount`. Also runs the outbox relay every few seconds.
+ * Returns a `stop()` that waits for the loops to end.
+ */
+export function startEventSourceMappings(
+  local: LocalQueues,
+  options: { relayIntervalMs?: number; onError?: (error: unknown) => void } = {},
+): { stop(): Promise<void> } {
+  let running = true;
+  const client = new SQSClient({
+    region: REGION,
+    endpoint: local.endpoint,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 1,
+  });
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const report = options.onError ?? (() => {});
+
+  const poll = async (queue: QueueDefinition) => {
+    while (running) {
+      try {
+        const received = await client.send(
+          new ReceiveMessageCommand({
+            QueueUrl: local.urls[queue.name],
+            MaxNumberOfMessages: queue.batchSize,
+            WaitTimeSeconds: 1,
+            MessageSystemAttributeNames: ['All'],
+            AttributeNames: ['All'],
+            MessageAttributeNames: ['All'],
+          }),
+        );
+        const messages = received.Messages ?? [];
+        if (messages.length === 0) continue;
+        const event: SQSEvent = { Records: messages.map((m) => toSqsRecord(m, queue)) };
+        let failed = new Set(event.Records.map((r) => r.messageId));
+        try {
+          const worker = await loadHandler(queue.worker);
+          const result = (await worker(
+            event,
+            lambdaContext(queue.worker, queue.workerTimeoutSeconds * 1000),
+          )) as SQSBatchResponse | undefined;
+          failed = new Set((result?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+        } catch (error) {
+          report(error);
+        }
+        const done = event.Records.filter((r) => !failed.has(r.messageId));
+        if (done.length) {
+          await client.send(
+            new DeleteMessageBatchCommand({
+              QueueUrl: local.urls[queue.name],
+              Entries: done.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })),
+            }),
+          );
+        }
+      } catch (error) {
+        report(error); // SQS unreachable: back off and try again
+        await pause(500);
+      }
+    }
+  };
+
+  const relay = async () => {
+    const interval = options.relayIntervalMs ?? outboxRelay.localIntervalSeconds * 1000;
+    while (running) {
+      await pause(interval);
+      if (!running) break;
+      try {
+        const handler = await loadHandler(outboxRelay.function);
+        await handler({ source: 'local.schedule' }, lambdaContext(outboxRelay.function, 60_000));
+      } catch (error) {
+        report(error);
+      }
+    }
+  };
+
+  const loops = [...queueList.map(poll), relay()];
+  return {
+    stop: async () => {
+      running = false;
+      await Promise.allSettled(loops);
+      client.destroy();
+    },
+  };
+}

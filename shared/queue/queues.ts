@@ -1,0 +1,53 @@
+/**
+ * The queues, declared once: CDK creates them (with their DLQs and event source mappings)
+ * and the local cloud creates the same ones in fauxqs and polls them the same way.
+ */
+export interface QueueDefinition {
+  /** Logical name; the deployed queue is `<stage>-<name>`, its DLQ `<stage>-<name>-dlq`. */
+  name: string;
+  /** The worker's handler file under `functions/` (`workers/audit`). */
+  worker: string;
+  /** Worker Lambda timeout, in seconds. */
+  workerTimeoutSeconds: number;
+  /**
+   * At least 6 × the worker timeout (AWS docs, "Configuring a queue to use with Lambda"), so
+   * a message is not redelivered while a retried invocation still holds it.
+   */
+  visibilityTimeoutSeconds: number;
+  /** Records per worker invocation. */
+  batchSize: number;
+  /** How long the event source mapping may wait to fill a batch, in seconds. */
+  maxBatchingWindowSeconds: number;
+  /** Deliveries before SQS moves a message to the DLQ. */
+  maxReceiveCount: number;
+  /** How long the DLQ keeps messages, in seconds (14 days, the SQS maximum). */
+  dlqRetentionSeconds: number;
+}
+
+export const queues = {
+  audit: {
+    name: 'audit',
+    worker: 'workers/audit',
+    workerTimeoutSeconds: 30,
+    visibilityTimeoutSeconds: 180,
+    batchSize: 10,
+    maxBatchingWindowSeconds: 1,
+    maxReceiveCount: 5,
+    dlqRetentionSeconds: 1_209_600,
+  },
+} satisfies Record<string, QueueDefinition>;
+
+export type QueueName = keyof typeof queues;
+
+export const queueList: QueueDefinition[] = Object.values(queues);
+
+/** The relay that publishes unsent outbox rows: its handler and schedule. */
+export const outboxRelay = {
+  function: 'workers/outbox-relay',
+  /** EventBridge schedule in AWS. */
+  scheduleMinutes: 1,
+  /** Interval of the local cloud's timer. */
+  localIntervalSeconds: 3,
+  /** Rows per batch (an SQS SendMessageBatch holds at most 10). */
+  batchSize: 10,
+} as const;
