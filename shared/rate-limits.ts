@@ -48,6 +48,13 @@ export const rateLimitPolicies = {
     failMode: 'closed',
   }),
   login: policy({ name: 'login', limit: 10, windowSeconds: 60, identity: 'ip', failMode: 'open' }),
+  refresh: policy({
+    name: 'refresh',
+    limit: 30,
+    windowSeconds: 60,
+    identity: 'ip',
+    failMode: 'open',
+  }),
   /** Failed logins per IP and e-mail (OWASP Authentication Cheat Sheet: throttle guessing). */
   loginFailures: policy({
     name: 'login-failures',

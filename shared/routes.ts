@@ -19,7 +19,15 @@ import {
   ReplaceNoteBody,
 } from './notes/schemas.js';
 import { rateLimitPolicies as limits } from './rate-limits.js';
-import { LoginBody, LoginForm, RegisterBody, TokenResponse, User } from './users/schemas.js';
+import {
+  LoginBody,
+  LoginForm,
+  LogoutBody,
+  RefreshBody,
+  RegisterBody,
+  TokenResponse,
+  User,
+} from './users/schemas.js';
 
 const html = { mediaType: 'text/html' } as const;
 const ETAG = 'Strong entity tag of the note version, `"<version>"`; send it back in If-Match.';
@@ -125,6 +133,32 @@ export const routes = {
     tag: 'auth',
     request: { body: LoginBody, form: LoginForm },
     responses: { 200: TokenResponse },
+  }),
+  refresh: defineRoute({
+    method: 'POST',
+    path: '/api/v1/auth/refresh',
+    function: 'auth/refresh',
+    errors: [401],
+    auth: 'public',
+    rateLimit: limits.refresh,
+    summary: 'Exchange a refresh token for a new token pair (rotation)',
+    description:
+      'Refresh tokens are single use. Presenting one that was already used revokes its whole ' +
+      'family (every token descended from the same login): 401, log in again.',
+    tag: 'auth',
+    request: { body: RefreshBody },
+    responses: { 200: TokenResponse },
+  }),
+  logout: defineRoute({
+    method: 'POST',
+    path: '/api/v1/auth/logout',
+    function: 'auth/logout',
+    auth: 'user',
+    rateLimit: limits.default,
+    summary: 'Log out: this access token and the given refresh token family stop working',
+    tag: 'auth',
+    request: { body: LogoutBody },
+    responses: { 204: null },
   }),
   me: defineRoute({
     method: 'GET',

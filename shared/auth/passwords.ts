@@ -36,3 +36,20 @@ export async function verifyAgainstDummy(password: string): Promise<false> {
   await verifyPassword(await dummyHash, password);
   return false;
 }
+
+/**
+ * True when a stored PHC hash is weaker than `ARGON2_OPTIONS` (another algorithm, or lower
+ * memory, time or parallelism cost), so login should re-hash the password (OWASP Password
+ * Storage Cheat Sheet, "Upgrading legacy hashes").
+ */
+export function needsRehash(passwordHash: string): boolean {
+  const match = /^\$(argon2(?:id|i|d))\$v=\d+\$m=(\d+),t=(\d+),p=(\d+)\$/.exec(passwordHash);
+  if (!match) return true;
+  const [, algorithm, memory, time, parallelism] = match;
+  return (
+    algorithm !== 'argon2id' ||
+    Number(memory) < ARGON2_OPTIONS.memoryCost ||
+    Number(time) < ARGON2_OPTIONS.timeCost ||
+    Number(parallelism) < ARGON2_OPTIONS.parallelism
+  );
+}

@@ -8,6 +8,7 @@ import type {
   Context,
 } from 'aws-lambda';
 import type { z } from 'zod';
+import { isAccessTokenRevoked } from '../auth/revocation.js';
 import { type Principal, verifyAccessToken } from '../auth/tokens.js';
 import { consumeRateLimit, rateLimitHeaders, rateLimitsDisabled } from '../cache/rate-limiter.js';
 import {
@@ -194,8 +195,8 @@ function problemDetails(): Middleware {
 const BEARER_PATTERN = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
 
 /**
- * Authenticates `user` and `admin` routes with an RFC 6750 bearer token and authorises
- * `admin` routes by the token's `role`. Errors: `Unauthenticated` (401 with
+ * Authenticates `user` and `admin` routes with an RFC 6750 bearer token (rejecting `jti`s on
+ * the logout deny list) and authorises `admin` routes by the token's `role`. Errors: `Unauthenticated` (401 with
  * `WWW-Authenticate: Bearer`), `Forbidden` (403).
  */
 function authentication(route: RouteDefinition): Middleware {
@@ -214,6 +215,12 @@ function authentication(route: RouteDefinition): Middleware {
         );
       }
       const principal = await verifyAccessToken(match[1]);
+      if (await isAccessTokenRevoked(principal.tokenId)) {
+        throw new Unauthenticated(
+          'The access token has been revoked.',
+          'Bearer error="invalid_token"',
+        );
+      }
       if (route.auth === 'admin' && principal.role !== 'admin') {
         throw new Forbidden('This route is for admins.');
       }

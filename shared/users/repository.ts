@@ -51,3 +51,8 @@ export async function updateRoleByEmail(email: string, role: Role): Promise<User
     RETURNING id, email, name, role, password_hash, created_at`;
   return row ?? null;
 }
+
+/** Replaces a user's password hash (re-hash with current parameters at login). */
+export async function updatePasswordHash(id: string, passwordHash: string): Promise<void> {
+  await getSql()`UPDATE users SET password_hash = ${passwordHash}, updated_at = now() WHERE id = ${id}`;
+}

@@ -56,6 +56,21 @@ export const TokenResponse = z
     access_token: z.string(),
     token_type: z.literal('bearer'),
     expires_in: z.int().meta({ description: 'Seconds until the access token expires.' }),
+    refresh_token: z.string().meta({
+      description: 'Opaque, single use: exchange it at /api/v1/auth/refresh for a new pair.',
+    }),
   })
   .meta({ id: 'TokenResponse' });
 export type TokenResponse = z.output<typeof TokenResponse>;
+
+/** An opaque refresh token as issued (43 base64url chars); a generous bound for the input. */
+const RefreshTokenValue = z.string().min(1).max(200);
+
+export const RefreshBody = z
+  .strictObject({ refresh_token: RefreshTokenValue })
+  .meta({ id: 'RefreshRequest' });
+
+export const LogoutBody = z
+  .strictObject({ refresh_token: RefreshTokenValue.optional() })
+  .optional()
+  .meta({ id: 'LogoutRequest' });

@@ -1,6 +1,17 @@
 import { createHash } from 'node:crypto';
-import { hashPassword, verifyAgainstDummy, verifyPassword } from '../auth/passwords.js';
-import { issueAccessToken, type Role } from '../auth/tokens.js';
+import {
+  hashPassword,
+  needsRehash,
+  verifyAgainstDummy,
+  verifyPassword,
+} from '../auth/passwords.js';
+import {
+  revokeRefreshFamily,
+  rotateRefreshToken,
+  startRefreshFamily,
+} from '../auth/refresh-tokens.js';
+import { revokeAccessToken } from '../auth/revocation.js';
+import { issueAccessToken, type Principal, type Role } from '../auth/tokens.js';
 import {
   consumeRateLimit,
   peekRateLimit,
@@ -73,8 +84,46 @@ export async function login(
     throw new Unauthenticated('Incorrect e-mail or password.');
   }
   if (limited) await resetRateLimit(policy, identity);
-  const { token, expiresIn } = await issueAccessToken({ id: row.id, role: row.role });
-  return { access_token: token, token_type: 'bearer', expires_in: expiresIn };
+  if (needsRehash(row.password_hash)) {
+    await repository.updatePasswordHash(row.id, await hashPassword(input.password));
+  }
+  return issueTokens(row, await startRefreshFamily(row.id));
+}
+
+async function issueTokens(
+  user: { id: string; role: Role },
+  refreshToken: string,
+): Promise<TokenResponse> {
+  const { token, expiresIn } = await issueAccessToken(user);
+  return {
+    access_token: token,
+    token_type: 'bearer',
+    expires_in: expiresIn,
+    refresh_token: refreshToken,
+  };
+}
+
+/**
+ * Exchanges a refresh token for a new access token and a new refresh token (rotation; the
+ * old one is spent). The access token carries the user's current role.
+ * Errors: `Unauthenticated` for an unknown, used (the family is then revoked), revoked or
+ * expired token, or a deleted user.
+ */
+export async function refresh(refreshToken: string): Promise<TokenResponse> {
+  const rotated = await rotateRefreshToken(refreshToken);
+  const user = await repository.findUserById(rotated.userId);
+  if (!user) throw new Unauthenticated('The refresh token is invalid, used or expired.');
+  return issueTokens(user, rotated.token);
+}
+
+/**
+ * Logs out: the presented access token (its `jti`) stops working at once, and so does the
+ * refresh token family of `refreshToken` when given. Returns false when the access token
+ * could not be deny-listed (Redis unavailable; it then expires on its own within 15 min).
+ */
+export async function logout(principal: Principal, refreshToken?: string): Promise<boolean> {
+  if (refreshToken) await revokeRefreshFamily(principal.userId, refreshToken);
+  return revokeAccessToken(principal);
 }
 
 /** The user with this id. Errors: `NotFound` (the account was deleted). */
