@@ -93,7 +93,7 @@ export const routes = {
     tag: 'operations',
     hidden: true,
     request: { path: z.object({ file: z.string().max(100) }) },
-    responses: { 200: { mediaType: 'application/javascript' } },
+    responses: { 200: { mediaType: 'text/*' } },
   }),
   jwks: defineRoute({
     method: 'GET',

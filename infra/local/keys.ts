@@ -1,17 +1,11 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
+import { rotateSigningKeySet } from '../../shared/auth/keys.js';
 
-/**
- * A new ES256 signing key set (JWK Set with one private key). `kid` is the key's RFC 7638
- * thumbprint. Returns the set as JSON, the format of `JWT_SIGNING_KEYS`.
- */
-export async function generateSigningKeySet(): Promise<string> {
-  const { privateKey } = await generateKeyPair('ES256', { extractable: true });
-  const jwk = await exportJWK(privateKey);
-  const kid = await calculateJwkThumbprint(jwk);
-  return JSON.stringify({ keys: [{ ...jwk, kid, alg: 'ES256', use: 'sig' }] });
+/** A new signing key set with one ES256 key, as JSON (the format of `JWT_SIGNING_KEYS`). */
+export function generateSigningKeySet(): Promise<string> {
+  return rotateSigningKeySet(undefined);
 }
 
 /**

@@ -50,13 +50,19 @@ for (;;) {
       JSON.stringify({
         messageId: message.MessageId,
         receiveCount: attributes.ApproximateReceiveCount,
-        sent: attributes.SentTimestamp ? new Date(Number(attributes.SentTimestamp)).toISOString() : undefined,
+        sent: attributes.SentTimestamp
+          ? new Date(Number(attributes.SentTimestamp)).toISOString()
+          : undefined,
         body: message.Body,
       }),
     );
     if (flag === '--redrive') {
-      await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: message.Body ?? '' }));
-      await sqs.send(new DeleteMessageCommand({ QueueUrl: dlqUrl, ReceiptHandle: message.ReceiptHandle }));
+      await sqs.send(
+        new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: message.Body ?? '' }),
+      );
+      await sqs.send(
+        new DeleteMessageCommand({ QueueUrl: dlqUrl, ReceiptHandle: message.ReceiptHandle }),
+      );
     }
   }
 }

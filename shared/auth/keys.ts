@@ -1,4 +1,12 @@
-import { createLocalJWKSet, importJWK, type JSONWebKeySet, type JWK } from 'jose';
+import {
+  calculateJwkThumbprint,
+  createLocalJWKSet,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  type JSONWebKeySet,
+  type JWK,
+} from 'jose';
 import { z } from 'zod';
 import { getConfig } from '../config.js';
 
@@ -31,6 +39,9 @@ export interface KeyRing {
 }
 
 let loading: Promise<KeyRing> | undefined;
+let loadedAt = 0;
+/** Set by `reloadKeyRing`: the next load skips the Powertools secret cache. */
+let bypassSecretCache = false;
 
 /**
  * The instance's key ring, loaded once: from `JWT_SIGNING_KEYS` (local, tests) or from the
@@ -38,11 +49,45 @@ let loading: Promise<KeyRing> | undefined;
  * the next call. Errors: `ConfigError`, zod errors for a malformed key set.
  */
 export function getKeyRing(): Promise<KeyRing> {
-  loading ??= loadKeyRing().catch((error: unknown) => {
-    loading = undefined;
-    throw error;
-  });
+  if (!loading) {
+    loadedAt = Date.now();
+    loading = loadKeyRing().catch((error: unknown) => {
+      loading = undefined;
+      throw error;
+    });
+  }
   return loading;
+}
+
+/**
+ * Loads the key ring again when the current one is older than `minAgeMs` (a token with an
+ * unknown `kid` may come from a key added by a rotation since this instance started).
+ * Returns whether it reloaded.
+ */
+export function reloadKeyRing(minAgeMs = 60_000): boolean {
+  if (!loading || Date.now() - loadedAt < minAgeMs) return false;
+  loading = undefined;
+  bypassSecretCache = true;
+  return true;
+}
+
+/** A new ES256 private signing key as a JWK, `kid` = its RFC 7638 thumbprint. */
+export async function generateSigningKey(): Promise<JWK> {
+  const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+  const jwk = await exportJWK(privateKey);
+  const kid = await calculateJwkThumbprint(jwk);
+  return { ...jwk, kid, alg: 'ES256', use: 'sig' };
+}
+
+/**
+ * Key rotation: a new signing key first, followed by the current keys, at most `keep` in
+ * all (default 2: the new one signs, the previous one still verifies tokens it signed until
+ * they expire). Takes and returns a JWK Set as JSON; `current` may be empty (first key).
+ */
+export async function rotateSigningKeySet(current: string | undefined, keep = 2): Promise<string> {
+  const existing = current ? SigningKeySet.parse(JSON.parse(current)).keys : [];
+  const keys = [await generateSigningKey(), ...existing].slice(0, Math.max(1, keep));
+  return JSON.stringify({ keys });
 }
 
 async function loadKeyRing(): Promise<KeyRing> {
@@ -50,8 +95,12 @@ async function loadKeyRing(): Promise<KeyRing> {
   let raw = config.JWT_SIGNING_KEYS;
   if (!raw && config.JWT_SIGNING_KEYS_SECRET_ARN) {
     const { getSecret } = await import('@aws-lambda-powertools/parameters/secrets');
-    raw = (await getSecret(config.JWT_SIGNING_KEYS_SECRET_ARN, { maxAge: 300 })) as string;
+    raw = (await getSecret(config.JWT_SIGNING_KEYS_SECRET_ARN, {
+      maxAge: 300,
+      forceFetch: bypassSecretCache,
+    })) as string;
   }
+  bypassSecretCache = false;
   const set = SigningKeySet.parse(JSON.parse(raw ?? ''));
   const current = set.keys[0] as z.output<typeof PrivateJwk>;
   const publicKeys: JWK[] = set.keys.map(({ kty, kid, alg, crv, x, y }) =>

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { jwtVerify, SignJWT } from 'jose';
+import { decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
 import { getConfig } from '../config.js';
 import { Unauthenticated } from '../errors.js';
-import { getKeyRing } from './keys.js';
+import { getKeyRing, reloadKeyRing } from './keys.js';
 
 export const Role = z.enum(['user', 'admin']);
 export type Role = z.output<typeof Role>;
@@ -64,8 +64,12 @@ export async function issueAccessToken(user: {
  */
 export async function verifyAccessToken(token: string): Promise<Principal> {
   const config = getConfig();
-  const keys = await getKeyRing();
+  let keys = await getKeyRing();
   try {
+    const header = decodeProtectedHeader(token);
+    if (header.kid && !keys.publicJwks.keys.some((k) => k.kid === header.kid) && reloadKeyRing()) {
+      keys = await getKeyRing(); // a rotation may have added it since this instance loaded
+    }
     const { payload } = await jwtVerify(token, keys.resolveKey, {
       algorithms: keys.algorithms,
       issuer: config.JWT_ISSUER,

@@ -59,7 +59,11 @@ export function expectMatchesContract(method: string, path: string, response: Ap
   } else if (declared === null) {
     expect(response.text).toBe('');
   } else {
-    expect(response.headers.get('content-type')).toContain(declared.mediaType.split(';')[0]);
+    const [type = '', subtype = ''] = declared.mediaType.split(';', 1)[0]?.split('/') ?? [];
+    const actual = response.headers.get('content-type') ?? '';
+    expect(actual.startsWith(subtype === '*' ? `${type}/` : `${type}/${subtype}`), actual).toBe(
+      true,
+    );
   }
 }
 

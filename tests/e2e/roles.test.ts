@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import type { RouteDefinition } from '../../shared/http/route.js';
+import { type RouteName, routes } from '../../shared/routes.js';
+import { useApi } from '../helpers/api.js';
+import { createUser, type TestUser, uniqueEmail } from '../helpers/users.js';
+
+const api = useApi();
+const password = 'correct horse battery';
+
+type Caller = 'anonymous' | 'user' | 'admin' | 'other user';
+interface Cell {
+  path: string;
+  body?: unknown;
+  /** A token for this cell only (logout spends the one it is given). */
+  token?: string;
+}
+/**
+ * A valid request for each route, made for one caller. `owner` owns the resources the
+ * request names (a note); the matrix calls it as `owner`, `other user`, `admin`, anonymous.
+ */
+type Fixture = (context: { owner: TestUser; caller: TestUser | null }) => Promise<Cell>;
+
+async function noteOf(owner: TestUser): Promise<string> {
+  const note = await api.post('/api/v1/notes', { token: owner.token, body: { title: 'matrix' } });
+  return note.body.id;
+}
+async function freshLogin(user: TestUser) {
+  const response = await api.post('/api/v1/auth/login', {
+    body: { email: user.email, password: user.password },
+  });
+  return response.body as { access_token: string; refresh_token: string };
+}
+
+/** One row per route. A route without a row fails the test: add its row with the route. */
+const fixtures: Record<RouteName, Fixture> = {
+  healthCheck: async () => ({ path: '/health' }),
+  healthLive: async () => ({ path: '/health/live' }),
+  openapi: async () => ({ path: '/openapi.json' }),
+  swaggerUi: async () => ({ path: '/docs' }),
+  redoc: async () => ({ path: '/redoc' }),
+  docsAsset: async () => ({ path: '/docs/assets/swagger-ui.css' }),
+  jwks: async () => ({ path: '/.well-known/jwks.json' }),
+  register: async () => ({
+    path: '/api/v1/auth/register',
+    body: { email: uniqueEmail('matrix'), password },
+  }),
+  login: async ({ owner }) => ({
+    path: '/api/v1/auth/login',
+    body: { email: owner.email, password },
+  }),
+  refresh: async ({ owner }) => ({
+    path: '/api/v1/auth/refresh',
+    body: { refresh_token: (await freshLogin(owner)).refresh_token },
+  }),
+  logout: async ({ caller }) => ({
+    path: '/api/v1/auth/logout',
+    ...(caller ? { token: (await freshLogin(caller)).access_token } : {}),
+  }),
+  me: async () => ({ path: '/api/v1/users/me' }),
+  createNote: async () => ({ path: '/api/v1/notes', body: { title: 'matrix' } }),
+  listNotes: async () => ({ path: '/api/v1/notes' }),
+  getNote: async ({ owner }) => ({ path: `/api/v1/notes/${await noteOf(owner)}` }),
+  replaceNote: async ({ owner }) => ({
+    path: `/api/v1/notes/${await noteOf(owner)}`,
+    body: { title: 'new', content: 'new' },
+  }),
+  updateNote: async ({ owner }) => ({
+    path: `/api/v1/notes/${await noteOf(owner)}`,
+    body: { title: 'new' },
+  }),
+  archiveNote: async ({ owner }) => ({ path: `/api/v1/notes/${await noteOf(owner)}` }),
+  restoreNote: async ({ owner }) => ({ path: `/api/v1/notes/restore/${await noteOf(owner)}` }),
+  auditLog: async () => ({ path: '/api/v1/admin/audit-log' }),
+};
+
+/** Routes whose request names a resource owned by `owner` (so others see 404). */
+const ownsResource = (route: RouteDefinition) => route.path.includes('{id}');
+
+/** The status family the contract promises to `caller` on `route`. */
+function expected(route: RouteDefinition, caller: Caller): '2xx' | 401 | 403 | 404 {
+  if (route.auth === 'public') return '2xx';
+  if (caller === 'anonymous') return 401;
+  if (route.auth === 'admin') return caller === 'admin' ? '2xx' : 403;
+  if (caller === 'user') return '2xx';
+  return ownsResource(route) ? 404 : '2xx';
+}
+
+describe('roles matrix: every route × {anonymous, user, admin, other user}', () => {
+  it('has a row for every route in the table', () => {
+    expect(Object.keys(fixtures).sort()).toEqual(Object.keys(routes).sort());
+  });
+
+  for (const [name, route] of Object.entries(routes) as [RouteName, RouteDefinition][]) {
+    it(`${route.method} ${route.path} (${route.auth})`, async () => {
+      const [owner, admin, other] = await Promise.all([
+        createUser(api),
+        createUser(api, 'admin'),
+        createUser(api),
+      ]);
+      const callers: [Caller, TestUser | null][] = [
+        ['anonymous', null],
+        ['user', owner],
+        ['admin', admin],
+        ['other user', other],
+      ];
+      for (const [caller, user] of callers) {
+        const cell = await fixtures[name]({ owner, caller: user });
+        const token = cell.token ?? user?.token;
+        const response = await api.request(route.method, cell.path, {
+          ...(token ? { token } : {}),
+          ...(cell.body !== undefined ? { body: cell.body } : {}),
+        });
+        const want = expected(route, caller);
+        const label = `${caller} → ${route.method} ${cell.path}: ${response.status} ${response.text.slice(0, 120)}`;
+        if (want === '2xx') {
+          expect(response.status, label).toBeGreaterThanOrEqual(200);
+          expect(response.status, label).toBeLessThan(300);
+        } else {
+          expect(response.status, label).toBe(want);
+        }
+      }
+    });
+  }
+
+  it('a random id is 404 for everyone signed in, like another user’s', async () => {
+    const user = await createUser(api);
+    expect((await api.get(`/api/v1/notes/${randomUUID()}`, { token: user.token })).status).toBe(
+      404,
+    );
+  });
+});
