@@ -85,7 +85,10 @@ export async function generateSigningKey(): Promise<JWK> {
  * they expire). Takes and returns a JWK Set as JSON; `current` may be empty (first key).
  */
 export async function rotateSigningKeySet(current: string | undefined, keep = 2): Promise<string> {
-  const existing = current ? SigningKeySet.parse(JSON.parse(current)).keys : [];
+  // An empty set (`{"keys":[]}`, as a new stack's secret starts) just gets its first key.
+  const existing = current
+    ? z.object({ keys: z.array(PrivateJwk) }).parse(JSON.parse(current)).keys
+    : [];
   const keys = [await generateSigningKey(), ...existing].slice(0, Math.max(1, keep));
   return JSON.stringify({ keys });
 }

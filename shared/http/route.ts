@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { QueueName } from '../queue/queues.js';
 import type { RateLimitPolicy } from '../rate-limits.js';
 
 /** HTTP methods the API uses. */
@@ -39,6 +40,8 @@ export interface RouteDefinition {
   request?: RouteRequest;
   /** Success responses by status: a zod schema for JSON, or a `RawResponse`. */
   responses: Record<number, z.ZodType | RawResponse>;
+  /** Queues the handler publishes to (CDK grants `sqs:SendMessage` and sets their URLs). */
+  publishes?: QueueName[];
   /** Error statuses the route's own rules produce (auth, body, limit errors are implied). */
   errors?: number[];
   /** Response headers worth documenting, by name → description. */
