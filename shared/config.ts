@@ -39,7 +39,7 @@ const Environment = z
     /** Bearer token of that endpoint. */
     REDIS_REST_TOKEN: z.string().min(1).optional(),
     /** Per-call Redis timeout in ms: a slow Redis costs at most this much per request. */
-    REDIS_TIMEOUT_MS: z.coerce.number().int().min(5).max(5000).default(100),
+    REDIS_TIMEOUT_MS: z.coerce.number().int().min(5).max(5000).default(50),
     /** After a Redis failure, skip Redis for this many ms (circuit breaker), then try again. */
     REDIS_RETRY_AFTER_MS: z.coerce.number().int().min(100).max(600_000).default(2000),
     /** TTL of cached note list pages in seconds (API.md: ≤ 60). */

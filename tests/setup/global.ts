@@ -23,7 +23,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     cache,
   });
   // Suites about limits turn them on for themselves (tests/e2e/rate-limits.test.ts).
-  project.provide('functionEnv', { ...env, RATE_LIMITS: 'off' });
+  // A generous Redis timeout: on a loaded 2-core CI machine 50 ms can pass without an
+  // outage, and a spurious bypass would make cache assertions flaky.
+  project.provide('functionEnv', { ...env, RATE_LIMITS: 'off', REDIS_TIMEOUT_MS: '1000' });
   return async () => {
     await cache.stop();
     await database.stop();

@@ -1,0 +1,225 @@
+/**
+ * `npm run bench`: performance budgets of API.md, measured in one run on a real PostgreSQL
+ * and Redis (started here, or DATABASE_URL / REDIS_URL), printed as ratios. Not part of
+ * `npm test`. `BENCH_OUT=<file>` also writes the summary as JSON (keep it out of git).
+ */
+import { writeFileSync } from 'node:fs';
+import { toApiGatewayEvent } from '../infra/local/gateway.js';
+import { lambdaContext, loadHandler } from '../infra/local/lambda.js';
+import { startEventSourceMappings, startLocalQueues } from '../infra/local/sqs.js';
+import { localEnvironment, startLocalCache, startLocalDatabase } from '../infra/local/stack.js';
+import { benchBundles } from './bundles.js';
+import { ms, summarize, time, timePair, type Verdict } from './stats.js';
+
+const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 1000);
+const started = Date.now();
+const verdicts: Verdict[] = [];
+const report = (name: string, ratio: number, budget: string, pass: boolean) => {
+  verdicts.push({ name, ratio, budget, pass });
+  console.log(`→ ${name}: ${ratio.toFixed(2)}× (budget ${budget}) ${pass ? 'PASS' : 'FAIL'}`);
+};
+const line = (label: string, samples: number[]) => {
+  const s = summarize(samples);
+  console.log(`  ${label.padEnd(44)} median ${ms(s.median)}  p99 ${ms(s.p99)}  (n=${s.n})`);
+  return s;
+};
+
+await benchBundles();
+
+const database = await startLocalDatabase({ databaseUrl: process.env.DATABASE_URL, fresh: true });
+const cache = await startLocalCache({ redisUrl: process.env.REDIS_URL });
+if (!cache) throw new Error('The bench needs Redis: install redis-server or set REDIS_URL.');
+const queues = await startLocalQueues();
+Object.assign(
+  process.env,
+  await localEnvironment({ databaseUrl: database.url, issuer: 'http://bench.local', cache }),
+  queues.env,
+  {
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+    RATE_LIMITS: 'off',
+    DB_POOL_MAX: '1',
+    REDIS_RETRY_AFTER_MS: '200',
+  },
+);
+
+const { getSql, closeSql } = await import('../shared/db/client.js');
+const { register } = await import('../shared/users/service.js');
+const { issueAccessToken } = await import('../shared/auth/tokens.js');
+const notesRepository = await import('../shared/notes/repository.js');
+const { ListNotesQuery } = await import('../shared/notes/schemas.js');
+const { invalidate } = await import('../shared/cache/cache-aside.js');
+const { routes } = await import('../shared/routes.js');
+const sql = getSql();
+
+const user = await register({
+  email: `bench-${Date.now()}@example.com`,
+  password: 'correct horse battery',
+});
+const { token } = await issueAccessToken(user);
+
+/** Invokes a route's real handler with an API Gateway v2 event, as Lambda would. */
+async function invoker(name: keyof typeof routes, path: string, query = '', method?: string) {
+  const route = routes[name];
+  const handler = await loadHandler(route.function);
+  const params = /\/([0-9a-f-]{36})$/.exec(path)?.[1];
+  return async () => {
+    const event = toApiGatewayEvent(
+      {
+        method: method ?? route.method,
+        url: `${path}${query ? `?${query}` : ''}`,
+        headers: { authorization: `Bearer ${token}`, host: 'bench.local' },
+        sourceIp: '127.0.0.1',
+      },
+      Buffer.alloc(0),
+      `${route.method} ${route.path}`,
+      params ? { id: params } : undefined,
+    );
+    const result = await handler(event, lambdaContext(route.function));
+    if (result.statusCode >= 400) throw new Error(`${path} → ${result.statusCode} ${result.body}`);
+    return result;
+  };
+}
+
+// 1,000 notes for the cache bench, then 10,100 more for the depth bench (distinct created_at).
+await sql`
+  INSERT INTO notes (owner_id, title, content, created_at, updated_at)
+  SELECT ${user.id}, 'note ' || g, repeat('lorem ipsum ', 20),
+         now() - make_interval(secs => g), now() - make_interval(secs => g)
+  FROM generate_series(1, 1000) g`;
+await sql`ANALYZE notes`;
+const [one] = await sql<{ id: string }[]>`SELECT id FROM notes WHERE owner_id = ${user.id} LIMIT 1`;
+const noteId = (one as { id: string }).id;
+
+console.log(
+  `\n## Handler overhead: GET /api/v1/notes/{id} vs the bare query (${ITERATIONS} each, alternating)\n`,
+);
+const getNote = await invoker('getNote', `/api/v1/notes/${noteId}`);
+const bare = () => sql`
+  SELECT id, owner_id, title, content, version, created_at, updated_at, archived_at
+  FROM notes WHERE id = ${noteId} AND owner_id = ${user.id}`;
+const [handlerSamples, bareSamples] = await timePair(getNote, bare, ITERATIONS);
+const handlerStats = line('handler (JWT, deny list, validation, stack)', handlerSamples);
+const bareStats = line('bare postgres.js query', bareSamples);
+const { verifyAccessToken } = await import('../shared/auth/tokens.js');
+const { isAccessTokenRevoked } = await import('../shared/auth/revocation.js');
+console.log('  where the handler time goes (medians, same run):');
+line('  ES256 verification (jose)', await time(() => verifyAccessToken(token), ITERATIONS));
+line(
+  '  deny-list lookup (Redis over the REST bridge)',
+  await time(() => isAccessTokenRevoked('bench'), ITERATIONS),
+);
+const overhead = handlerStats.median / bareStats.median;
+report('handler overhead, GET note', overhead, '≤ 2.0×', overhead <= 2.0);
+
+console.log(
+  `\n## Notes list cache: GET /api/v1/notes?limit=100 over 1,000 notes (${ITERATIONS} each)\n`,
+);
+const list = await invoker('listNotes', '/api/v1/notes', 'limit=100');
+const hits = await time(list, ITERATIONS);
+const misses = await time(async () => {
+  await invalidate(`notes:${user.id}`);
+  return list();
+}, ITERATIONS);
+const hitStats = line('cache hit (Redis via the REST bridge)', hits);
+const missStats = line('cache miss (PostgreSQL + store in Redis; incl. one INCR)', misses);
+const speedup = missStats.median / hitStats.median;
+report('cache hit speed-up (miss ÷ hit)', speedup, '> 1.0×', speedup > 1);
+
+console.log('\n## Redis outage: the same list request with Redis frozen (SIGSTOP)\n');
+cache.server?.pause();
+const outage = await time(list, 200, 0);
+cache.server?.resume();
+const outageStats = line('Redis frozen (timeouts, then circuit open)', outage);
+const worst = Math.max(...outage) - missStats.median;
+console.log(`  worst added latency vs a miss with Redis up: ${ms(worst)} (budget ≤ 100 ms)`);
+report('Redis outage, worst added latency (ms ÷ 100)', worst / 100, '≤ 1.0', worst <= 100);
+
+console.log(`\n## Keyset pagination: first page vs depth 10,000 (limit 20, ${ITERATIONS} each)\n`);
+await sql`
+  INSERT INTO notes (owner_id, title, content, created_at, updated_at)
+  SELECT ${user.id}, 'deep ' || g, '', now() - make_interval(days => 1, secs => g), now()
+  FROM generate_series(1, 10100) g`;
+await sql`ANALYZE notes`;
+const query = ListNotesQuery.parse({ limit: '20' });
+const [deep] = await sql<{ sort_key: string; id: string }[]>`
+  SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS sort_key, id
+  FROM notes WHERE owner_id = ${user.id} AND archived_at IS NULL
+  ORDER BY created_at DESC, id DESC OFFSET 9999 LIMIT 1`;
+const position = {
+  value: (deep as { sort_key: string }).sort_key,
+  id: (deep as { id: string }).id,
+};
+const [firstPage, deepPage] = await timePair(
+  () => notesRepository.listNotes(user.id, query, null),
+  () => notesRepository.listNotes(user.id, query, position),
+  ITERATIONS,
+);
+const firstStats = line('first page', firstPage);
+const deepStats = line('page after 10,000 rows (keyset)', deepPage);
+const depth = deepStats.median / firstStats.median;
+report('keyset depth 10,000 ÷ first page', depth, '≤ 1.5×', depth <= 1.5);
+
+console.log('\n## Outbox: archive with its audit event vs the same change without it\n');
+const mappings = startEventSourceMappings(queues);
+const ids = await sql<{ id: string }[]>`
+  SELECT id FROM notes WHERE owner_id = ${user.id} AND archived_at IS NULL ORDER BY id LIMIT 1000`;
+const archiveTimes: number[] = [];
+const baseline: number[] = [];
+const handlerStart = Date.now();
+for (const [i, row] of ids.entries()) {
+  if (i % 2 === 0) {
+    const archive = await invoker('archiveNote', `/api/v1/notes/${row.id}`);
+    const t = performance.now();
+    await archive();
+    archiveTimes.push(performance.now() - t);
+  } else {
+    // The same request path minus the outbox: the UPDATE and the cache invalidation.
+    const t = performance.now();
+    await notesRepository.archiveNote(user.id, row.id);
+    await invalidate(`notes:${user.id}`);
+    baseline.push(performance.now() - t);
+  }
+}
+const withOutbox = line('archive through the handler (tx + outbox + SQS send)', archiveTimes);
+const without = line('UPDATE + invalidation only', baseline);
+report(
+  'outbox cost on archive (with ÷ without)',
+  withOutbox.median / without.median,
+  'reported',
+  true,
+);
+const events = archiveTimes.length;
+for (;;) {
+  const [row] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM audit_log`;
+  if ((row?.n ?? 0) >= events) break;
+  await new Promise((resolve) => setTimeout(resolve, 50));
+}
+const seconds = (Date.now() - handlerStart) / 1000;
+console.log(
+  `  ${events} events from request to audit_log row in ${seconds.toFixed(1)} s: ${(events / seconds).toFixed(0)} events/s (requests issued serially, one worker)`,
+);
+await mappings.stop();
+
+try {
+  const modulePath = './inventory.js'; // present once the inventory API has landed
+  const inventory = (await import(modulePath)) as {
+    benchInventory?: () => Promise<Verdict[] | undefined>;
+  };
+  if (inventory.benchInventory) verdicts.push(...((await inventory.benchInventory()) ?? []));
+} catch (error) {
+  if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+}
+
+console.log('\n## Summary\n');
+for (const v of verdicts)
+  console.log(
+    `${v.pass ? 'PASS' : 'FAIL'}  ${v.name.padEnd(48)} ${v.ratio.toFixed(2).padStart(7)}  (${v.budget})`,
+  );
+console.log(`\nbench ran ${((Date.now() - started) / 1000).toFixed(0)} s`);
+if (process.env.BENCH_OUT) writeFileSync(process.env.BENCH_OUT, JSON.stringify(verdicts, null, 2));
+
+await closeSql();
+await queues.stop();
+await cache.stop();
+await database.stop();
+process.exit(0);
