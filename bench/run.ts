@@ -129,7 +129,7 @@ console.log('\n## Redis outage: the same list request with Redis frozen (SIGSTOP
 cache.server?.pause();
 const outage = await time(list, 200, 0);
 cache.server?.resume();
-const outageStats = line('Redis frozen (timeouts, then circuit open)', outage);
+line('Redis frozen (timeouts, then circuit open)', outage);
 const worst = Math.max(...outage) - missStats.median;
 console.log(`  worst added latency vs a miss with Redis up: ${ms(worst)} (budget ≤ 100 ms)`);
 report('Redis outage, worst added latency (ms ÷ 100)', worst / 100, '≤ 1.0', worst <= 100);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { rateLimitPolicies } from '../../shared/rate-limits.js';
 import { routeList } from '../../shared/routes.js';
 import { type ApiResponse, useApi } from '../helpers/api.js';
-import { createUser, uniqueEmail } from '../helpers/users.js';
+import { uniqueEmail } from '../helpers/users.js';
 
 // This suite is about limits: turn them on (the rest of the suite runs with RATE_LIMITS=off).
 process.env.RATE_LIMITS = 'on';
