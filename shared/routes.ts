@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { AuditLogPage, AuditLogQuery } from './audit/schemas.js';
 import { HealthStatus, JsonWebKeySet, Liveness } from './health/schemas.js';
 import { compilePath, defineRoute, type HttpMethod, type RouteDefinition } from './http/route.js';
+import { InventoryPage, InventoryQuery, InventoryUpdateBody } from './inventory/schemas.js';
 import {
   CreateNoteBody,
   ListNotesQuery,
@@ -269,6 +270,34 @@ export const routes = {
     request: { path: NoteIdParams },
     responses: { 200: Note },
     responseHeaders: { ETag: ETAG },
+  }),
+  inventoryUpdate: defineRoute({
+    method: 'POST',
+    path: '/api/v1/inventory/update',
+    function: 'inventory/update',
+    auth: 'admin',
+    rateLimit: limits.inventoryUpdate,
+    summary: 'Store 1–1000 inventory records, all or none',
+    description:
+      'One statement: either every item is stored or none is; committed before the 201. ' +
+      'Timestamps without an offset are UTC.',
+    tag: 'inventory',
+    request: { body: InventoryUpdateBody },
+    responses: { 201: null },
+  }),
+  inventoryQuery: defineRoute({
+    method: 'GET',
+    path: '/api/v1/inventory/query',
+    function: 'inventory/query',
+    auth: 'user',
+    rateLimit: limits.inventoryQuery,
+    summary: "A product's records in a time range, oldest first",
+    description:
+      'Bounds are inclusive; ordered by timestamp then id (stable when timestamps tie); ' +
+      '`count` is the number of items on this page.',
+    tag: 'inventory',
+    request: { query: InventoryQuery },
+    responses: { 200: InventoryPage },
   }),
   auditLog: defineRoute({
     method: 'GET',

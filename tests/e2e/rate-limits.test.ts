@@ -120,6 +120,43 @@ describe('rate limits', () => {
     await expect(login({ email, password }, ip)).resolves.toMatchObject({ token_type: 'bearer' });
   });
 
+  it('inventory: update 10/min and query 30/min per client (user), each user with its own budget', async () => {
+    // Made through the services: the register and login routes have their own budgets.
+    const { register } = await import('../../shared/users/service.js');
+    const { issueAccessToken } = await import('../../shared/auth/tokens.js');
+    const signedIn = async (role: 'user' | 'admin') => {
+      const created = await register({ email: uniqueEmail(role), password });
+      return issueAccessToken({ id: created.id, role });
+    };
+    const [admin, user, other] = await Promise.all([
+      signedIn('admin'),
+      signedIn('user'),
+      signedIn('user'),
+    ]);
+    const items = [{ productid: 'RL-1', quantity: 1, timestamp: '2024-01-01T00:00:00Z' }];
+    const updates: ApiResponse[] = [];
+    for (let i = 0; i < 11; i++) {
+      updates.push(
+        await api.post('/api/v1/inventory/update', { token: admin.token, body: { items } }),
+      );
+    }
+    expect(updates.map((r) => r.status)).toEqual([...Array(10).fill(201), 429]);
+    expectLimitHeaders(updates[0] as ApiResponse, 10, 60);
+    const queries = await Promise.all(
+      Array.from({ length: 35 }, () =>
+        api.get('/api/v1/inventory/query', { token: user.token, query: { productid: 'RL-1' } }),
+      ),
+    );
+    expect(count(queries, 200)).toBe(30);
+    expect(count(queries, 429)).toBe(5);
+    const fresh = await api.get('/api/v1/inventory/query', {
+      token: other.token,
+      query: { productid: 'RL-1' },
+    });
+    expect(fresh.status).toBe(200);
+    expectLimitHeaders(fresh, 30, 60);
+  });
+
   it('public routes are limited per IP', async () => {
     const response = await api.get('/openapi.json');
     expectLimitHeaders(response, rateLimitPolicies.public.limit, 60);

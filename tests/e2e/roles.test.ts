@@ -71,6 +71,11 @@ const fixtures: Record<RouteName, Fixture> = {
   }),
   archiveNote: async ({ owner }) => ({ path: `/api/v1/notes/${await noteOf(owner)}` }),
   restoreNote: async ({ owner }) => ({ path: `/api/v1/notes/restore/${await noteOf(owner)}` }),
+  inventoryUpdate: async () => ({
+    path: '/api/v1/inventory/update',
+    body: { items: [{ productid: 'MATRIX-1', quantity: 1, timestamp: '2024-01-01T00:00:00Z' }] },
+  }),
+  inventoryQuery: async () => ({ path: '/api/v1/inventory/query?productid=MATRIX-1' }),
   auditLog: async () => ({ path: '/api/v1/admin/audit-log' }),
 };
 

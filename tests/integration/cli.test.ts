@@ -49,3 +49,22 @@ describe('command line tools', () => {
     expect(JSON.parse(result.body).email).toBe(email);
   });
 });
+
+describe('seed:inventory', () => {
+  it('loads the requested rows over the requested products with COPY', async () => {
+    const { getSql } = await import('../../shared/db/client.js');
+    // Only the seed's product ids (P0000…), as other suites insert concurrently.
+    const seeded = async () =>
+      (
+        await getSql()`SELECT count(*)::int AS n FROM inventory_records WHERE productid ~ '^P[0-9]{4}$'`
+      )[0]?.n ?? 0;
+    const before = await seeded();
+    const { stdout, stderr } = await npmRun('seed:inventory', '--rows', '2500', '--products', '25');
+    expect(stdout).toContain('Loaded 2,500 rows over 25 products');
+    expect(stderr).toContain('2,500/2,500 rows');
+    expect((await seeded()) - before).toBe(2500);
+    const [perProduct] = await getSql()`
+      SELECT count(*)::int AS n FROM inventory_records WHERE productid = 'P0007'`;
+    expect(perProduct?.n).toBeGreaterThanOrEqual(100);
+  });
+});
