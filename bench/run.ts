@@ -4,11 +4,10 @@
  * `npm test`. `BENCH_OUT=<file>` also writes the summary as JSON (keep it out of git).
  */
 import { writeFileSync } from 'node:fs';
-import { toApiGatewayEvent } from '../infra/local/gateway.js';
-import { lambdaContext, loadHandler } from '../infra/local/lambda.js';
 import { startEventSourceMappings, startLocalQueues } from '../infra/local/sqs.js';
 import { localEnvironment, startLocalCache, startLocalDatabase } from '../infra/local/stack.js';
 import { benchBundles } from './bundles.js';
+import { makeInvoker } from './invoke.js';
 import { ms, summarize, time, timePair, type Verdict } from './stats.js';
 
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 1000);
@@ -48,7 +47,6 @@ const { issueAccessToken } = await import('../shared/auth/tokens.js');
 const notesRepository = await import('../shared/notes/repository.js');
 const { ListNotesQuery } = await import('../shared/notes/schemas.js');
 const { invalidate } = await import('../shared/cache/cache-aside.js');
-const { routes } = await import('../shared/routes.js');
 const sql = getSql();
 
 const user = await register({
@@ -57,28 +55,7 @@ const user = await register({
 });
 const { token } = await issueAccessToken(user);
 
-/** Invokes a route's real handler with an API Gateway v2 event, as Lambda would. */
-async function invoker(name: keyof typeof routes, path: string, query = '', method?: string) {
-  const route = routes[name];
-  const handler = await loadHandler(route.function);
-  const params = /\/([0-9a-f-]{36})$/.exec(path)?.[1];
-  return async () => {
-    const event = toApiGatewayEvent(
-      {
-        method: method ?? route.method,
-        url: `${path}${query ? `?${query}` : ''}`,
-        headers: { authorization: `Bearer ${token}`, host: 'bench.local' },
-        sourceIp: '127.0.0.1',
-      },
-      Buffer.alloc(0),
-      `${route.method} ${route.path}`,
-      params ? { id: params } : undefined,
-    );
-    const result = await handler(event, lambdaContext(route.function));
-    if (result.statusCode >= 400) throw new Error(`${path} → ${result.statusCode} ${result.body}`);
-    return result;
-  };
-}
+const invoker = makeInvoker(token);
 
 // 1,000 notes for the cache bench, then 10,100 more for the depth bench (distinct created_at).
 await sql`
@@ -200,15 +177,8 @@ console.log(
 );
 await mappings.stop();
 
-try {
-  const modulePath = './inventory.js'; // present once the inventory API has landed
-  const inventory = (await import(modulePath)) as {
-    benchInventory?: () => Promise<Verdict[] | undefined>;
-  };
-  if (inventory.benchInventory) verdicts.push(...((await inventory.benchInventory()) ?? []));
-} catch (error) {
-  if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
-}
+const { benchInventory } = await import('./inventory.js');
+verdicts.push(...(await benchInventory(ITERATIONS)));
 
 console.log('\n## Summary\n');
 for (const v of verdicts)
