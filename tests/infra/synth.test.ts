@@ -116,3 +116,22 @@ describe.each(['dev', 'prod'])('CDK stack, stage %s', (stageName) => {
     expect(logicalName('notes/get')).toBe('NotesGet');
   });
 });
+
+describe('sam local invoke metadata', () => {
+  it('every function keeps the asset metadata SAM reads (aws:asset:path, aws:asset:property: Code)', () => {
+    // The CDK CLI turns asset metadata on; SAM uses it to find each function's bundle in cdk.out.
+    const app = new App({
+      context: { 'aws:cdk:bundling-stacks': [], 'aws:cdk:enable-asset-metadata': true },
+    });
+    const stack = new ApiStack(app, 'NotesApi-dev', { stage: stageConfig('dev') });
+    const functions = Template.fromStack(stack).findResources('AWS::Lambda::Function', {
+      Properties: { Handler: 'index.handler' },
+    });
+    expect(Object.keys(functions).length).toBeGreaterThan(routeList.length);
+    for (const [id, fn] of Object.entries(functions)) {
+      // With bundling skipped here the path is a placeholder; `npm run synth` gives `asset.<hash>`.
+      expect(fn.Metadata?.['aws:asset:path'], id).toEqual(expect.any(String));
+      expect(fn.Metadata?.['aws:asset:property'], id).toBe('Code');
+    }
+  });
+});
