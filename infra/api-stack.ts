@@ -1,7 +1,12 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
-import { CorsHttpMethod, HttpApi, type HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  type CfnStage,
+  CorsHttpMethod,
+  HttpApi,
+  type HttpMethod,
+} from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
@@ -16,6 +21,7 @@ import { DOCS_ASSETS } from '../shared/docs/pages.js';
 import type { RouteDefinition } from '../shared/http/route.js';
 import { outboxRelay, type QueueName, queueList } from '../shared/queue/queues.js';
 import { fallbackRoute, routeList } from '../shared/routes.js';
+import { Observability } from './observability.js';
 import type { StageConfig } from './stages.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -46,6 +52,7 @@ export interface ApiStackProps extends StackProps {
  */
 export class ApiStack extends Stack {
   readonly functions = new Map<string, NodejsFunction>();
+  readonly alarms: Observability['alarms'] = [];
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
@@ -61,6 +68,7 @@ export class ApiStack extends Stack {
     });
 
     const queues = new Map<QueueName, Queue>();
+    const deadLetterQueues = new Map<string, Queue>();
     for (const definition of queueList) {
       const deadLetterQueue = new Queue(this, `${logicalName(definition.name)}Dlq`, {
         queueName: `${stage.name}-${definition.name}-dlq`,
@@ -69,6 +77,7 @@ export class ApiStack extends Stack {
         enforceSSL: true,
         removalPolicy: stage.removalPolicy,
       });
+      deadLetterQueues.set(definition.name, deadLetterQueue);
       queues.set(
         definition.name as QueueName,
         new Queue(this, `${logicalName(definition.name)}Queue`, {
@@ -189,13 +198,30 @@ export class ApiStack extends Stack {
         maxAge: Duration.hours(1),
       },
     });
-    const defaultStage = api.defaultStage?.node.defaultChild as
-      | { defaultRouteSettings?: unknown }
-      | undefined;
+    const accessLogs = new LogGroup(this, 'ApiAccessLogs', {
+      retention: stage.logRetention,
+      removalPolicy: stage.removalPolicy,
+    });
+    const defaultStage = api.defaultStage?.node.defaultChild as CfnStage | undefined;
     if (defaultStage) {
       defaultStage.defaultRouteSettings = {
         throttlingRateLimit: stage.throttle.rateLimit,
         throttlingBurstLimit: stage.throttle.burstLimit,
+      };
+      // One JSON line per request (HTTP API access logging variables, AWS docs).
+      defaultStage.accessLogSettings = {
+        destinationArn: accessLogs.logGroupArn,
+        format: JSON.stringify({
+          requestId: '$context.requestId',
+          ip: '$context.identity.sourceIp',
+          method: '$context.httpMethod',
+          path: '$context.path',
+          routeKey: '$context.routeKey',
+          status: '$context.status',
+          latencyMs: '$context.responseLatency',
+          integrationLatencyMs: '$context.integrationLatency',
+          integrationError: '$context.integrationErrorMessage',
+        }),
       };
     }
 
@@ -233,7 +259,16 @@ export class ApiStack extends Stack {
       targets: [new LambdaFunction(relay)],
     });
 
+    const observability = new Observability(this, 'Observability', {
+      stage,
+      api,
+      functions: this.functions,
+      deadLetterQueues,
+    });
+    this.alarms.push(...observability.alarms);
+
     new CfnOutput(this, 'ApiUrl', { value: api.apiEndpoint });
+    new CfnOutput(this, 'AlarmTopicArn', { value: observability.topic.topicArn });
     new CfnOutput(this, 'SigningKeysSecretArn', { value: signingKeys.secretArn });
   }
 }

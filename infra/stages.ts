@@ -19,6 +19,12 @@ export interface StageConfig {
   corsOrigins: string[];
   /** `iss` of access tokens. */
   issuer: string;
+  /** Where alarms are e-mailed (the SNS topic gets the subscription); none: topic only. */
+  alarmEmail?: string;
+  /** API 5xx share of requests (%) over 5 minutes that raises the alarm. */
+  serverErrorPercent: number;
+  /** API p99 latency (ms) over 5 minutes that raises the alarm. */
+  p99LatencyMs: number;
 }
 
 export const stages: Record<string, StageConfig> = {
@@ -31,6 +37,8 @@ export const stages: Record<string, StageConfig> = {
     throttle: { rateLimit: 50, burstLimit: 100 },
     corsOrigins: ['http://localhost:3000'],
     issuer: 'https://dev.notes-api.example.com',
+    serverErrorPercent: 5,
+    p99LatencyMs: 2000,
   },
   prod: {
     name: 'prod',
@@ -42,6 +50,9 @@ export const stages: Record<string, StageConfig> = {
     throttle: { rateLimit: 500, burstLimit: 1000 },
     corsOrigins: ['https://app.notes-api.example.com'],
     issuer: 'https://notes-api.example.com',
+    alarmEmail: 'oncall@notes-api.example.com',
+    serverErrorPercent: 1,
+    p99LatencyMs: 1000,
   },
 };
 

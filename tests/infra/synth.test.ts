@@ -111,6 +111,38 @@ describe.each(['dev', 'prod'])('CDK stack, stage %s', (stageName) => {
     });
   });
 
+  it('alarms to one SNS topic: API 5xx rate and p99, errors and throttles of every function, DLQ depth', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms).toHaveLength(2 + 2 * handlers.length + queueList.length);
+    const topic = Object.keys(template.findResources('AWS::SNS::Topic'))[0] as string;
+    for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topic }]);
+    for (const queue of queueList) {
+      expect(
+        alarms.some(
+          (a) =>
+            a.Properties.MetricName === 'ApproximateNumberOfMessagesVisible' &&
+            JSON.stringify(a.Properties.Dimensions).includes(`${logicalName(queue.name)}Dlq`),
+        ),
+        queue.name,
+      ).toBe(true);
+    }
+    expect(alarms.filter((a) => a.Properties.MetricName === 'Throttles')).toHaveLength(
+      handlers.length,
+    );
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    template.resourceCountIs('AWS::SNS::Subscription', stageConfig(stageName).alarmEmail ? 1 : 0);
+  });
+
+  it('writes API access logs as JSON lines with the request id', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AccessLogSettings: {
+        DestinationArn: Match.anyValue(),
+        Format: Match.stringLikeRegexp('context.requestId'),
+      },
+    });
+  });
+
   it(`names the stack after the stage (${stageName})`, () => {
     expect(stack.stackName).toBe(`NotesApi-${stageName}`);
     expect(logicalName('notes/get')).toBe('NotesGet');

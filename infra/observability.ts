@@ -1,0 +1,153 @@
+import { Duration } from 'aws-cdk-lib';
+import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  type Alarm,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  MathExpression,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { StageConfig } from './stages.js';
+
+const FIVE_MINUTES = Duration.minutes(5);
+
+/**
+ * Alarms to one SNS topic, and a dashboard: API 5xx rate and p99 latency; errors and
+ * throttles of every function; any message in a DLQ. (RDS CPU, connections and storage
+ * join when the database is in the stack.)
+ */
+export class Observability extends Construct {
+  readonly topic: Topic;
+  readonly alarms: Alarm[] = [];
+
+  constructor(
+    scope: Construct,
+    id: string,
+    props: {
+      stage: StageConfig;
+      api: HttpApi;
+      functions: Map<string, IFunction>;
+      deadLetterQueues: Map<string, Queue>;
+    },
+  ) {
+    super(scope, id);
+    const { stage, api } = props;
+    this.topic = new Topic(this, 'AlarmTopic', {
+      displayName: `notes-api ${stage.name} alarms`,
+      enforceSSL: true,
+    });
+    if (stage.alarmEmail) this.topic.addSubscription(new EmailSubscription(stage.alarmEmail));
+    const action = new SnsAction(this.topic);
+    const alarm = (name: string, create: () => Alarm) => {
+      const created = create();
+      created.addAlarmAction(action);
+      created.addOkAction(action);
+      this.alarms.push(created);
+      return created;
+    };
+
+    const serverErrorRate = new MathExpression({
+      expression: '100 * errors / MAX([requests, 1])',
+      usingMetrics: {
+        errors: api.metricServerError({ period: FIVE_MINUTES, statistic: 'Sum' }),
+        requests: api.metricCount({ period: FIVE_MINUTES, statistic: 'Sum' }),
+      },
+      label: '5xx %',
+      period: FIVE_MINUTES,
+    });
+    alarm('Api5xxRate', () =>
+      serverErrorRate.createAlarm(this, 'Api5xxRate', {
+        alarmDescription: `More than ${stage.serverErrorPercent}% of requests answered 5xx over 5 minutes.`,
+        threshold: stage.serverErrorPercent,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    );
+    const latency = api.metricLatency({ period: FIVE_MINUTES, statistic: 'p99' });
+    alarm('ApiP99Latency', () =>
+      latency.createAlarm(this, 'ApiP99Latency', {
+        alarmDescription: `p99 latency above ${stage.p99LatencyMs} ms for 3 of 5-minute periods.`,
+        threshold: stage.p99LatencyMs,
+        evaluationPeriods: 3,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    );
+
+    for (const [file, fn] of props.functions) {
+      const name = file.replace(/\//g, '-');
+      alarm(`${name}-errors`, () =>
+        fn
+          .metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' })
+          .createAlarm(this, `${name}-errors`, {
+            alarmDescription: `${file} threw errors (uncaught: the stack maps handled ones to responses).`,
+            threshold: 1,
+            evaluationPeriods: 1,
+            comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treatMissingData: TreatMissingData.NOT_BREACHING,
+          }),
+      );
+      alarm(`${name}-throttles`, () =>
+        fn
+          .metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' })
+          .createAlarm(this, `${name}-throttles`, {
+            alarmDescription: `${file} was throttled (concurrency limits).`,
+            threshold: 1,
+            evaluationPeriods: 1,
+            comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treatMissingData: TreatMissingData.NOT_BREACHING,
+          }),
+      );
+    }
+
+    for (const [name, dlq] of props.deadLetterQueues) {
+      alarm(`${name}-dlq`, () =>
+        dlq
+          .metricApproximateNumberOfMessagesVisible({
+            period: Duration.minutes(1),
+            statistic: 'Max',
+          })
+          .createAlarm(this, `${name}-dlq-depth`, {
+            alarmDescription: `Messages in the ${name} DLQ: inspect and redrive them.`,
+            threshold: 0,
+            evaluationPeriods: 1,
+            comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treatMissingData: TreatMissingData.NOT_BREACHING,
+          }),
+      );
+    }
+
+    new Dashboard(this, 'Dashboard', {
+      dashboardName: `notes-api-${stage.name}`,
+      widgets: [
+        [
+          new GraphWidget({ title: 'Requests', left: [api.metricCount({ period: FIVE_MINUTES })] }),
+          new GraphWidget({ title: '5xx %', left: [serverErrorRate] }),
+          new GraphWidget({ title: 'Latency p99 (ms)', left: [latency] }),
+        ],
+        [
+          new GraphWidget({
+            title: 'Function errors',
+            left: [...props.functions.values()].map((fn) =>
+              fn.metricErrors({ period: FIVE_MINUTES }),
+            ),
+          }),
+          new GraphWidget({
+            title: 'DLQ depth',
+            left: [...props.deadLetterQueues.values()].map((q) =>
+              q.metricApproximateNumberOfMessagesVisible(),
+            ),
+          }),
+        ],
+      ],
+    });
+  }
+}
