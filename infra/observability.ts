@@ -45,7 +45,7 @@ export class Observability extends Construct {
     });
     if (stage.alarmEmail) this.topic.addSubscription(new EmailSubscription(stage.alarmEmail));
     const action = new SnsAction(this.topic);
-    const alarm = (name: string, create: () => Alarm) => {
+    const alarm = (create: () => Alarm) => {
       const created = create();
       created.addAlarmAction(action);
       created.addOkAction(action);
@@ -62,7 +62,7 @@ export class Observability extends Construct {
       label: '5xx %',
       period: FIVE_MINUTES,
     });
-    alarm('Api5xxRate', () =>
+    alarm(() =>
       serverErrorRate.createAlarm(this, 'Api5xxRate', {
         alarmDescription: `More than ${stage.serverErrorPercent}% of requests answered 5xx over 5 minutes.`,
         threshold: stage.serverErrorPercent,
@@ -72,7 +72,7 @@ export class Observability extends Construct {
       }),
     );
     const latency = api.metricLatency({ period: FIVE_MINUTES, statistic: 'p99' });
-    alarm('ApiP99Latency', () =>
+    alarm(() =>
       latency.createAlarm(this, 'ApiP99Latency', {
         alarmDescription: `p99 latency above ${stage.p99LatencyMs} ms for 3 of 5-minute periods.`,
         threshold: stage.p99LatencyMs,
@@ -84,7 +84,7 @@ export class Observability extends Construct {
 
     for (const [file, fn] of props.functions) {
       const name = file.replace(/\//g, '-');
-      alarm(`${name}-errors`, () =>
+      alarm(() =>
         fn
           .metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' })
           .createAlarm(this, `${name}-errors`, {
@@ -95,7 +95,7 @@ export class Observability extends Construct {
             treatMissingData: TreatMissingData.NOT_BREACHING,
           }),
       );
-      alarm(`${name}-throttles`, () =>
+      alarm(() =>
         fn
           .metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' })
           .createAlarm(this, `${name}-throttles`, {
@@ -109,7 +109,7 @@ export class Observability extends Construct {
     }
 
     for (const [name, dlq] of props.deadLetterQueues) {
-      alarm(`${name}-dlq`, () =>
+      alarm(() =>
         dlq
           .metricApproximateNumberOfMessagesVisible({
             period: Duration.minutes(1),
