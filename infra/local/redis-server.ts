@@ -37,6 +37,10 @@ export async function startRedisServer(options: { port?: number } = {}): Promise
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );
       child = proc;
+      // Never outlive the process that started it (dev stopped with Ctrl-C, a test run ending).
+      const reap = () => proc.kill('SIGKILL');
+      process.once('exit', reap);
+      proc.once('exit', () => process.removeListener('exit', reap));
       const timer = setTimeout(
         () => reject(new Error('redis-server did not start in 10 s')),
         10_000,
