@@ -1,5 +1,26 @@
 import { z } from 'zod';
 
+/** The database connection, shared by the functions and the migration trigger. */
+const databaseVariables = {
+  /**
+   * `postgres://user[:pass]@host:port/db[?sslmode=…]`. In AWS: RDS Proxy's endpoint with
+   * `sslmode=verify-full` and no password (see `DATABASE_IAM_AUTH`).
+   */
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL'),
+  /**
+   * `true`: authenticate with an RDS IAM token made for each new connection (AWS docs,
+   * "IAM database authentication" for RDS Proxy) instead of a password in the URL.
+   */
+  DATABASE_IAM_AUTH: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+  /** AWS region (set by the Lambda runtime); signs IAM tokens and SQS requests. */
+  AWS_REGION: z.string().min(1).default('us-east-1'),
+};
+
 /**
  * The process environment, parsed once by zod. This is the only module that reads
  * `process.env`; everything else asks `getConfig()`.
@@ -14,10 +35,7 @@ const Environment = z
       .string()
       .regex(/^[a-z][a-z0-9-]{0,20}$/)
       .default('local'),
-    /** `postgres://user:pass@host:port/db`; in AWS it points at RDS Proxy. */
-    DATABASE_URL: z
-      .string()
-      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL'),
+    ...databaseVariables,
     /** Connections per Lambda instance. 1 in AWS (one request at a time per instance). */
     DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(1),
     /** Seconds before an unused connection is closed (postgres.js `idle_timeout`). */
@@ -38,6 +56,11 @@ const Environment = z
     REDIS_REST_URL: z.url().optional(),
     /** Bearer token of that endpoint. */
     REDIS_REST_TOKEN: z.string().min(1).optional(),
+    /**
+     * Secrets Manager secret `{"url", "token"}` of the Upstash REST endpoint (AWS), read once
+     * per instance; used when `REDIS_REST_URL` is unset. Empty values: no Redis.
+     */
+    REDIS_REST_SECRET_ARN: z.string().min(1).optional(),
     /** Per-call Redis timeout in ms: a slow Redis costs at most this much per request. */
     REDIS_TIMEOUT_MS: z.coerce.number().int().min(5).max(5000).default(50),
     /** After a Redis failure, skip Redis for this many ms (circuit breaker), then try again. */
@@ -50,8 +73,6 @@ const Environment = z
     AUDIT_QUEUE_URL: z.url().optional(),
     /** SQS endpoint override (the local cloud's fauxqs); unset in AWS. */
     SQS_ENDPOINT: z.url().optional(),
-    /** AWS region (set by the Lambda runtime). */
-    AWS_REGION: z.string().min(1).default('us-east-1'),
     /** Longest the request path waits for SQS after commit, in ms; the relay does the rest. */
     OUTBOX_PUBLISH_TIMEOUT_MS: z.coerce.number().int().min(50).max(10_000).default(1000),
   })
@@ -76,17 +97,47 @@ export class ConfigError extends Error {
 
 let cached: Config | undefined;
 
+/** Parses `process.env` with `schema`; throws `ConfigError` listing every bad variable. */
+function parseEnvironment<T extends z.ZodType>(schema: T): z.output<T> {
+  const parsed = schema.safeParse(process.env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
+    throw new ConfigError(`Invalid environment:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}
+
 /**
  * The parsed configuration, read from `process.env` on the first call and cached for the
  * life of the Lambda instance. Throws `ConfigError`.
  */
 export function getConfig(): Config {
-  if (cached) return cached;
-  const parsed = Environment.safeParse(process.env);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
-    throw new ConfigError(`Invalid environment:\n${lines.join('\n')}`);
-  }
-  cached = parsed.data;
+  cached ??= parseEnvironment(Environment);
   return cached;
+}
+
+/**
+ * The environment of the deploy-time migration trigger (`functions/deploy/migrate.ts`):
+ * the owner's connection, and the credentials of the application's login role, which it
+ * creates or updates after migrating.
+ */
+const MigrationEnvironment = z
+  .object({
+    ...databaseVariables,
+    /** `{"username", "password"}` of the application role, as JSON (local and tests). */
+    APP_DATABASE_CREDENTIALS: z.string().min(1).optional(),
+    /** Secrets Manager secret holding those (an RDS `DatabaseSecret`). AWS. */
+    APP_DATABASE_SECRET_ARN: z.string().min(1).optional(),
+  })
+  .refine((env) => env.APP_DATABASE_CREDENTIALS || env.APP_DATABASE_SECRET_ARN, {
+    message: 'set APP_DATABASE_CREDENTIALS or APP_DATABASE_SECRET_ARN',
+    path: ['APP_DATABASE_CREDENTIALS'],
+    when: () => true,
+  });
+
+export type MigrationConfig = z.output<typeof MigrationEnvironment>;
+
+/** The migration trigger's configuration, parsed on every call. Throws `ConfigError`. */
+export function getMigrationConfig(): MigrationConfig {
+  return parseEnvironment(MigrationEnvironment);
 }

@@ -2,29 +2,50 @@ import { Redis } from '@upstash/redis';
 import { getConfig } from '../config.js';
 import { logger } from '../logger.js';
 
-let client: Redis | null | undefined;
+let client: Promise<Redis | null> | undefined;
+
+/** Where the Upstash REST endpoint is: `REDIS_REST_URL`/`_TOKEN`, or the secret of `REDIS_REST_SECRET_ARN`. */
+async function endpoint(): Promise<{ url: string; token: string } | null> {
+  const config = getConfig();
+  if (config.REDIS_REST_URL && config.REDIS_REST_TOKEN) {
+    return { url: config.REDIS_REST_URL, token: config.REDIS_REST_TOKEN };
+  }
+  if (!config.REDIS_REST_SECRET_ARN) return null;
+  const { getSecret } = await import('@aws-lambda-powertools/parameters/secrets');
+  const value = (await getSecret(config.REDIS_REST_SECRET_ARN, { transform: 'json' })) as {
+    url?: string;
+    token?: string;
+  };
+  // An Upstash stage's secret stays empty until the operator fills it: no Redis until then.
+  return value?.url && value.token ? { url: value.url, token: value.token } : null;
+}
 
 /**
- * The instance's `@upstash/redis` client, or null when `REDIS_REST_URL` is unset (the local
+ * The instance's `@upstash/redis` client, or null when no endpoint is configured (the
  * degraded mode). Settings for Lambda: each call aborts after `REDIS_TIMEOUT_MS`, no retries
  * (a retry would only add latency to a request that can do without Redis), no telemetry,
- * values stored and read as plain strings.
+ * values stored and read as plain strings. Resolved once per instance; a failed secret
+ * read is retried on the next call. Errors: Secrets Manager errors.
  */
-export function getRedis(): Redis | null {
-  if (client !== undefined) return client;
-  const config = getConfig();
-  client =
-    config.REDIS_REST_URL && config.REDIS_REST_TOKEN
-      ? new Redis({
-          url: config.REDIS_REST_URL,
-          token: config.REDIS_REST_TOKEN,
-          retry: false,
-          enableTelemetry: false,
-          automaticDeserialization: false,
-          readYourWrites: false,
-          signal: () => AbortSignal.timeout(config.REDIS_TIMEOUT_MS),
-        })
-      : null;
+export function getRedis(): Promise<Redis | null> {
+  client ??= endpoint()
+    .then((found) => {
+      if (!found) return null;
+      const { REDIS_TIMEOUT_MS } = getConfig();
+      return new Redis({
+        url: found.url,
+        token: found.token,
+        retry: false,
+        enableTelemetry: false,
+        automaticDeserialization: false,
+        readYourWrites: false,
+        signal: () => AbortSignal.timeout(REDIS_TIMEOUT_MS),
+      });
+    })
+    .catch((error: unknown) => {
+      client = undefined;
+      throw error;
+    });
   return client;
 }
 
@@ -43,12 +64,13 @@ let openUntil = 0;
  * Errors: `RedisUnavailable` — callers fall back (bypass the cache, apply the fail mode).
  */
 export async function withRedis<T>(operation: (redis: Redis) => Promise<T>): Promise<T> {
-  const redis = getRedis();
-  if (!redis) throw new RedisUnavailable('Redis is not configured.');
   if (Date.now() < openUntil) throw new RedisUnavailable('Redis failed recently; skipping it.');
   try {
+    const redis = await getRedis();
+    if (!redis) throw new RedisUnavailable('Redis is not configured.');
     return await operation(redis);
   } catch (error) {
+    if (error instanceof RedisUnavailable) throw error;
     if (Date.now() >= openUntil) {
       logger.warn('redis unavailable; bypassing it', { error: (error as Error).message });
     }
@@ -62,10 +84,10 @@ export async function withRedis<T>(operation: (redis: Redis) => Promise<T>): Pro
  * Returns `disabled` when Redis is not configured.
  */
 export async function pingRedis(timeoutMs: number): Promise<'ok' | 'unavailable' | 'disabled'> {
-  const redis = getRedis();
-  if (!redis) return 'disabled';
   let timer: NodeJS.Timeout | undefined;
   try {
+    const redis = await getRedis();
+    if (!redis) return getConfig().STAGE === 'local' ? 'disabled' : 'unavailable';
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
     });

@@ -1,5 +1,6 @@
 import postgres from 'postgres';
 import { getConfig } from '../config.js';
+import { iamAuthTokenFor } from './iam-auth.js';
 
 export type Sql = postgres.Sql;
 export type TransactionSql = postgres.TransactionSql;
@@ -13,7 +14,8 @@ let client: Sql | undefined;
  * invocations. Settings follow DESIGN.md: `max` from `DB_POOL_MAX` (1 in AWS),
  * `prepare: false` because RDS Proxy pins a session that uses prepared statements
  * (AWS docs, "Avoiding pinning an RDS Proxy"), a short `idle_timeout` so frozen instances do
- * not hold connections, and a bounded `connect_timeout`.
+ * not hold connections, and a bounded `connect_timeout`. With `DATABASE_IAM_AUTH` each new
+ * connection presents a fresh IAM token as its password (RDS Proxy with IAM auth).
  */
 export function getSql(): Sql {
   if (client) return client;
@@ -23,6 +25,9 @@ export function getSql(): Sql {
     prepare: false,
     idle_timeout: config.DB_IDLE_TIMEOUT_SECONDS,
     connect_timeout: config.DB_CONNECT_TIMEOUT_SECONDS,
+    ...(config.DATABASE_IAM_AUTH
+      ? { password: iamAuthTokenFor(config.DATABASE_URL, config.AWS_REGION) }
+      : {}),
     onnotice: () => {},
     connection: { application_name: `api-${config.STAGE}` },
   });

@@ -25,7 +25,7 @@ describe('notes list cache (cache-aside in Redis)', () => {
   it('keeps entries at most NOTES_CACHE_TTL_SECONDS (≤ 60 s) and never uses KEYS or SCAN', async () => {
     const user = await createUser(api);
     await list(user);
-    const redis = getRedis();
+    const redis = await getRedis();
     if (!redis) throw new Error('the suite runs with Redis');
     const generation = `{notes:${user.id}}:gen`;
     const current = (await redis.get<string>(generation)) ?? '0';
