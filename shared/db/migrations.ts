@@ -1,10 +1,17 @@
+import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { runner } from 'node-pg-migrate';
 import postgres from 'postgres';
 
-/** The repository's `migrations/` folder (SQL files with `-- Up Migration` / `-- Down Migration`). */
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
+/**
+ * The `migrations/` folder (SQL files with `-- Up Migration` / `-- Down Migration`): the
+ * repository's, or, inside the migration function's bundle, the copy CDK puts beside it.
+ */
+export const MIGRATIONS_DIR = [
+  fileURLToPath(new URL('../../migrations', import.meta.url)),
+  fileURLToPath(new URL('./migrations', import.meta.url)),
+].find((dir) => existsSync(dir)) as string;
 /** Table where node-pg-migrate records applied migrations. */
 export const MIGRATIONS_TABLE = 'pgmigrations';
 
@@ -56,4 +63,41 @@ export async function migrationStatus(
   } finally {
     await sql.end();
   }
+}
+
+/** Login and password of the application's database role. */
+export interface RoleCredentials {
+  username: string;
+  password: string;
+}
+
+const ROLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * Creates the application's login role, or updates its password, and grants it exactly what
+ * the functions need: CONNECT on the database, USAGE on schema `public`, SELECT, INSERT,
+ * UPDATE and DELETE on its tables and USAGE/SELECT/UPDATE on its sequences, nothing on the
+ * migrations table. The role owns nothing, so it cannot create, alter, drop or truncate
+ * (least privilege; the schema's owner runs the migrations). Idempotent: run after every
+ * migration so new tables are granted too. `sql` connects as the schema's owner.
+ * Errors: a role name outside `[a-z_][a-z0-9_]*`; PostgreSQL errors.
+ */
+export async function grantAppRole(sql: postgres.Sql, role: RoleCredentials): Promise<void> {
+  if (!ROLE_NAME.test(role.username)) throw new Error(`Invalid role name "${role.username}".`);
+  const name = sql(role.username);
+  // ALTER ROLE takes no bind parameters: a literal, quotes doubled (standard_conforming_strings).
+  const password = `'${role.password.replace(/'/g, "''")}'`;
+  await sql.begin(async (tx) => {
+    const [existing] = await tx`SELECT 1 FROM pg_roles WHERE rolname = ${role.username}`;
+    if (!existing) await tx`CREATE ROLE ${name} LOGIN`;
+    await tx`ALTER ROLE ${name} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD ${tx.unsafe(password)}`;
+    const [{ database }] = (await tx`SELECT current_database() AS database`) as unknown as [
+      { database: string },
+    ];
+    await tx`GRANT CONNECT ON DATABASE ${tx(database)} TO ${name}`;
+    await tx`GRANT USAGE ON SCHEMA public TO ${name}`;
+    await tx`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${name}`;
+    await tx`GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO ${name}`;
+    await tx`REVOKE ALL ON TABLE ${tx(MIGRATIONS_TABLE)} FROM ${name}`;
+  });
 }
