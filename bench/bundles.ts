@@ -3,9 +3,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { build } from 'esbuild';
-import { outboxRelay, queueList } from '../shared/queue/queues.js';
-import { fallbackRoute, routeList } from '../shared/routes.js';
+import { bundleLikeCdk, functionFiles } from '../infra/functions.js';
 import { summarize } from './stats.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -13,22 +11,14 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const OUT = join(ROOT, 'bench/.out');
 
 /**
- * Bundles every function as CDK's NodejsFunction does (esbuild, ESM, node22, minified,
- * `@aws-sdk/*` and the native `@node-rs/argon2` external) and measures, per function, the
+ * Bundles every function as the stack has CDK do it (`bundleLikeCdk`) and measures, per function, the
  * bundle size (raw and gzip) and the cold module-load time: the median over 5 fresh `node`
  * processes of `await import(bundle)`.
  */
 export async function benchBundles(): Promise<void> {
   rmSync(OUT, { recursive: true, force: true });
   mkdirSync(OUT, { recursive: true });
-  const files = [
-    ...new Set([
-      ...routeList.map((r) => r.function),
-      fallbackRoute.function,
-      ...queueList.map((q) => q.worker),
-      outboxRelay.function,
-    ]),
-  ];
+  const files = functionFiles();
   const loader = join(OUT, 'load.mjs');
   writeFileSync(
     loader,
@@ -38,24 +28,10 @@ export async function benchBundles(): Promise<void> {
     '\n## Function bundles (esbuild, minified) and cold module-load time (median of 5 processes)\n',
   );
   console.log(
-    `${'function'.padEnd(22)} ${'bundle'.padStart(10)} ${'gzip'.padStart(9)} ${'cold load'.padStart(11)}`,
+    `${'function'.padEnd(28)} ${'bundle'.padStart(10)} ${'gzip'.padStart(9)} ${'cold load'.padStart(11)}`,
   );
   for (const file of files) {
-    const outfile = join(OUT, `${file.replace(/\//g, '-')}.mjs`);
-    await build({
-      entryPoints: [join(ROOT, 'functions', `${file}.ts`)],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node22',
-      minify: true,
-      outfile,
-      external: ['@aws-sdk/*', '@node-rs/argon2'],
-      banner: {
-        js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
-      },
-      logLevel: 'silent',
-    });
+    const outfile = await bundleLikeCdk(file, join(OUT, file.replace(/\//g, '-')));
     const code = readFileSync(outfile);
     const loads: number[] = [];
     for (let i = 0; i < 5; i++) {
@@ -67,7 +43,7 @@ export async function benchBundles(): Promise<void> {
     }
     const kb = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
     console.log(
-      `${file.padEnd(22)} ${kb(code.length).padStart(10)} ${kb(gzipSync(code).length).padStart(9)} ${`${summarize(loads).median.toFixed(1)} ms`.padStart(11)}`,
+      `${file.padEnd(28)} ${kb(code.length).padStart(10)} ${kb(gzipSync(code).length).padStart(9)} ${`${summarize(loads).median.toFixed(1)} ms`.padStart(11)}`,
     );
   }
 }

@@ -1,26 +1,33 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, SecretValue, Stack, type StackProps } from 'aws-cdk-lib';
 import {
   type CfnStage,
   CorsHttpMethod,
+  DomainName,
   HttpApi,
   type HttpMethod,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
+import { SubnetType } from 'aws-cdk-lib/aws-ec2';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Trigger } from 'aws-cdk-lib/triggers';
 import type { Construct } from 'constructs';
-import { DOCS_ASSETS } from '../shared/docs/pages.js';
 import type { RouteDefinition } from '../shared/http/route.js';
 import { outboxRelay, type QueueName, queueList } from '../shared/queue/queues.js';
 import { fallbackRoute, routeList } from '../shared/routes.js';
+import { Cache } from './cache.js';
+import { ADMIN_USER, APP_USER, Database } from './database.js';
+import { bundlingFor, deployFunctions } from './functions.js';
+import { Network } from './network.js';
 import { Observability } from './observability.js';
 import type { StageConfig } from './stages.js';
 
@@ -34,12 +41,6 @@ export function logicalName(file: string): string {
     .join('');
 }
 
-/**
- * Handlers that load `@node-rs/argon2` (through the users service): a native package that
- * esbuild cannot bundle, so it is installed into the bundle for linux-arm64 instead.
- */
-const usesArgon2 = (file: string) => file.startsWith('auth/') || file.startsWith('users/');
-
 export interface ApiStackProps extends StackProps {
   stage: StageConfig;
 }
@@ -47,23 +48,31 @@ export interface ApiStackProps extends StackProps {
 /**
  * One stage of the product: an HTTP API with one Lambda per route-table entry (plus the
  * `$default` fallback), the SQS queues of `shared/queue/queues.ts` with DLQs and workers,
- * the outbox relay on a schedule, and the JWT signing key secret.
- * Not yet here (the CDK issue): VPC, RDS + RDS Proxy, the Redis cache, alarms, cdk-nag.
+ * the outbox relay on a schedule, in a VPC with RDS PostgreSQL behind RDS Proxy and the
+ * Redis cache; migrations run by a trigger before the functions are updated; the JWT
+ * signing keys in a secret that Secrets Manager rotates; alarms and a dashboard.
  */
 export class ApiStack extends Stack {
   readonly functions = new Map<string, NodejsFunction>();
   readonly alarms: Observability['alarms'] = [];
+  readonly stage: StageConfig;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
     const { stage } = props;
+    this.stage = stage;
+
+    const network = new Network(this, 'Network', { stage });
+    const { vpc, functionSecurityGroup } = network;
+    const database = new Database(this, 'Database', { stage, vpc });
+    database.allowFrom(functionSecurityGroup);
+    const cache = new Cache(this, 'Cache', { stage, vpc });
+    cache.allowFrom(functionSecurityGroup);
 
     const signingKeys = new Secret(this, 'JwtSigningKeys', {
-      description: `JWT signing keys (JWK Set) of ${id}. Fill and rotate: npm run keys:rotate -- --secret <arn>`,
-      generateSecretString: {
-        secretStringTemplate: JSON.stringify({ keys: [] }),
-        generateStringKey: 'unused',
-      },
+      description: `JWT signing keys (JWK Set) of ${id}; rotated by Secrets Manager`,
+      // Empty until the first rotation, which runs when the schedule is created.
+      secretStringValue: SecretValue.unsafePlainText(JSON.stringify({ keys: [] })),
       removalPolicy: stage.removalPolicy,
     });
 
@@ -91,29 +100,17 @@ export class ApiStack extends Stack {
       );
     }
 
-    const databaseUrl =
-      this.node.tryGetContext('databaseUrl') ?? 'postgres://not-configured.invalid/notes';
-    const baseEnvironment: Record<string, string> = {
-      STAGE: stage.name,
-      DATABASE_URL: databaseUrl,
-      DB_POOL_MAX: '1',
-      JWT_ISSUER: stage.issuer,
-      JWT_AUDIENCE: 'notes-api',
-      JWT_SIGNING_KEYS_SECRET_ARN: signingKeys.secretArn,
-      POWERTOOLS_SERVICE_NAME: 'notes-api',
-      POWERTOOLS_LOG_LEVEL: 'INFO',
-      NODE_OPTIONS: '--enable-source-maps',
-    };
-
-    const makeFunction = (
+    /** A Node 22 arm64 ESM function from `functions/<file>.ts`, with its log group. */
+    const bundledFunction = (
       file: string,
-      options: { timeout?: Duration; publishes?: QueueName[] } = {},
+      options: {
+        timeout?: Duration;
+        environment?: Record<string, string>;
+        inVpc?: boolean;
+        reservedConcurrency?: number;
+      },
     ) => {
       const name = logicalName(file);
-      const environment = { ...baseEnvironment };
-      for (const queue of options.publishes ?? []) {
-        environment[`${queue.toUpperCase()}_QUEUE_URL`] = (queues.get(queue) as Queue).queueUrl;
-      }
       const fn = new NodejsFunction(this, `${name}Function`, {
         entry: join(REPO_ROOT, 'functions', `${file}.ts`),
         handler: 'handler',
@@ -122,64 +119,80 @@ export class ApiStack extends Stack {
         memorySize: stage.memoryMb,
         timeout: options.timeout ?? stage.timeout,
         tracing: Tracing.ACTIVE,
-        ...(stage.reservedConcurrency
-          ? { reservedConcurrentExecutions: stage.reservedConcurrency }
+        ...(options.reservedConcurrency
+          ? { reservedConcurrentExecutions: options.reservedConcurrency }
+          : {}),
+        ...(options.inVpc
+          ? {
+              vpc,
+              vpcSubnets: { subnetType: SubnetType.PRIVATE_WITH_EGRESS },
+              securityGroups: [functionSecurityGroup],
+            }
           : {}),
         logGroup: new LogGroup(this, `${name}Logs`, {
           retention: stage.logRetention,
           removalPolicy: stage.removalPolicy,
         }),
-        environment,
+        environment: {
+          STAGE: stage.name,
+          POWERTOOLS_SERVICE_NAME: 'notes-api',
+          POWERTOOLS_LOG_LEVEL: 'INFO',
+          NODE_OPTIONS: '--enable-source-maps',
+          ...options.environment,
+        },
         projectRoot: REPO_ROOT,
         depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
-        bundling: {
-          format: OutputFormat.ESM,
-          target: 'node22',
-          minify: true,
-          sourceMap: true,
-          // ESM bundles of CommonJS dependencies need `require`.
-          banner:
-            "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
-          externalModules: ['@aws-sdk/*'],
-          ...(usesArgon2(file)
-            ? {
-                nodeModules: ['@node-rs/argon2'],
-                // Install the linux-arm64 binary of the native package, whatever the build host.
-                environment: {
-                  npm_config_os: 'linux',
-                  npm_config_cpu: 'arm64',
-                  npm_config_libc: 'glibc',
-                },
-              }
-            : {}),
-          ...(file === 'docs/asset'
-            ? {
-                commandHooks: {
-                  beforeBundling: () => [],
-                  beforeInstall: () => [],
-                  afterBundling: (inputDir: string, outputDir: string) => [
-                    `mkdir -p ${outputDir}/assets`,
-                    ...Object.entries(DOCS_ASSETS).map(
-                      ([name, asset]) =>
-                        `cp ${inputDir}/node_modules/${asset.module} ${outputDir}/assets/${name}`,
-                    ),
-                  ],
-                },
-              }
-            : {}),
-        },
+        bundling: bundlingFor(file),
       });
-      signingKeys.grantRead(fn);
-      for (const queue of options.publishes ?? [])
-        (queues.get(queue) as Queue).grantSendMessages(fn);
       this.functions.set(file, fn);
       return fn;
     };
 
+    /** A function of the API or a worker: in the VPC, the database as the app user, Redis, keys. */
+    const makeFunction = (
+      file: string,
+      options: { timeout?: Duration; publishes?: QueueName[] } = {},
+    ) => {
+      const environment: Record<string, string> = {
+        DB_POOL_MAX: '1',
+        DATABASE_IAM_AUTH: 'true',
+        JWT_ISSUER: stage.issuer,
+        JWT_AUDIENCE: 'notes-api',
+        JWT_SIGNING_KEYS_SECRET_ARN: signingKeys.secretArn,
+        REDIS_REST_SECRET_ARN: cache.secret.secretArn,
+      };
+      for (const queue of options.publishes ?? []) {
+        environment[`${queue.toUpperCase()}_QUEUE_URL`] = (queues.get(queue) as Queue).queueUrl;
+      }
+      const fn = bundledFunction(file, {
+        ...(options.timeout ? { timeout: options.timeout } : {}),
+        environment,
+        inVpc: true,
+        ...(stage.reservedConcurrency ? { reservedConcurrency: stage.reservedConcurrency } : {}),
+      });
+      fn.addEnvironment('DATABASE_URL', database.connect(fn, APP_USER));
+      signingKeys.grantRead(fn);
+      cache.secret.grantRead(fn);
+      for (const queue of options.publishes ?? [])
+        (queues.get(queue) as Queue).grantSendMessages(fn);
+      return fn;
+    };
+
     const fallback = makeFunction(fallbackRoute.function);
+    const domainName = stage.customDomain
+      ? new DomainName(this, 'DomainName', {
+          domainName: stage.customDomain.domainName,
+          certificate: Certificate.fromCertificateArn(
+            this,
+            'Certificate',
+            stage.customDomain.certificateArn,
+          ),
+        })
+      : undefined;
     const api = new HttpApi(this, 'HttpApi', {
       apiName: `notes-api-${stage.name}`,
       defaultIntegration: new HttpLambdaIntegration('FallbackIntegration', fallback),
+      ...(domainName ? { defaultDomainMapping: { domainName } } : {}),
       corsPreflight: {
         allowOrigins: stage.corsOrigins,
         allowMethods: [CorsHttpMethod.ANY],
@@ -259,16 +272,58 @@ export class ApiStack extends Stack {
       targets: [new LambdaFunction(relay)],
     });
 
+    // Migrations: run on create and whenever the function (its bundled migrations) changes,
+    // after the database and before any function that uses the schema is created or updated.
+    const runtimeFunctions = [...this.functions.values()];
+    const migrate = bundledFunction(deployFunctions.migrate, {
+      timeout: Duration.minutes(5),
+      inVpc: true,
+      environment: {
+        DATABASE_IAM_AUTH: 'true',
+        APP_DATABASE_SECRET_ARN: database.appSecret.secretArn,
+      },
+    });
+    migrate.addEnvironment('DATABASE_URL', database.connect(migrate, ADMIN_USER));
+    database.appSecret.grantRead(migrate);
+    new Trigger(this, 'MigrateOnDeploy', {
+      handler: migrate,
+      timeout: Duration.minutes(5),
+      executeAfter: [database],
+      executeBefore: runtimeFunctions,
+    });
+
+    // Signing keys: the first key at creation (rotateImmediatelyOnUpdate), then every N days.
+    const rotateKeys = bundledFunction(deployFunctions.rotateSigningKeys, {
+      timeout: Duration.minutes(1),
+    });
+    signingKeys.addRotationSchedule('Rotation', {
+      rotationLambda: rotateKeys,
+      automaticallyAfter: Duration.days(stage.signingKeyRotationDays),
+      rotateImmediatelyOnUpdate: true,
+    });
+
     const observability = new Observability(this, 'Observability', {
       stage,
       api,
       functions: this.functions,
       deadLetterQueues,
+      database: database.instance,
     });
     this.alarms.push(...observability.alarms);
 
     new CfnOutput(this, 'ApiUrl', { value: api.apiEndpoint });
+    if (domainName) {
+      new CfnOutput(this, 'ApiDomainTarget', {
+        description: `CNAME/alias target of ${domainName.name}`,
+        value: domainName.regionalDomainName,
+      });
+    }
     new CfnOutput(this, 'AlarmTopicArn', { value: observability.topic.topicArn });
+    new CfnOutput(this, 'DashboardName', { value: observability.dashboardName });
     new CfnOutput(this, 'SigningKeysSecretArn', { value: signingKeys.secretArn });
+    new CfnOutput(this, 'DatabaseProxyEndpoint', { value: database.proxy.endpoint });
+    new CfnOutput(this, 'DatabaseAdminSecretArn', { value: database.adminSecret.secretArn });
+    new CfnOutput(this, 'RedisSecretArn', { value: cache.secret.secretArn });
+    new CfnOutput(this, 'MigrateFunctionName', { value: migrate.functionName });
   }
 }

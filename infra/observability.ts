@@ -10,6 +10,7 @@ import {
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { DatabaseInstance } from 'aws-cdk-lib/aws-rds';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
@@ -20,12 +21,13 @@ const FIVE_MINUTES = Duration.minutes(5);
 
 /**
  * Alarms to one SNS topic, and a dashboard: API 5xx rate and p99 latency; errors and
- * throttles of every function; any message in a DLQ. (RDS CPU, connections and storage
- * join when the database is in the stack.)
+ * throttles of every function; any message in a DLQ; the database's CPU, connections and
+ * free storage.
  */
 export class Observability extends Construct {
   readonly topic: Topic;
   readonly alarms: Alarm[] = [];
+  readonly dashboardName: string;
 
   constructor(
     scope: Construct,
@@ -35,6 +37,7 @@ export class Observability extends Construct {
       api: HttpApi;
       functions: Map<string, IFunction>;
       deadLetterQueues: Map<string, Queue>;
+      database: DatabaseInstance;
     },
   ) {
     super(scope, id);
@@ -125,8 +128,49 @@ export class Observability extends Construct {
       );
     }
 
+    const { database } = props;
+    const cpu = database.metricCPUUtilization({ period: FIVE_MINUTES, statistic: 'Average' });
+    alarm(() =>
+      cpu.createAlarm(this, 'DatabaseCpu', {
+        alarmDescription: 'Database CPU above 80% for 15 minutes.',
+        threshold: 80,
+        evaluationPeriods: 3,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    );
+    const connections = database.metricDatabaseConnections({
+      period: FIVE_MINUTES,
+      statistic: 'Maximum',
+    });
+    alarm(() =>
+      connections.createAlarm(this, 'DatabaseConnections', {
+        alarmDescription: `More than ${stage.database.connectionsAlarm} database connections.`,
+        threshold: stage.database.connectionsAlarm,
+        evaluationPeriods: 2,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    );
+    const freeStorage = database.metricFreeStorageSpace({
+      period: FIVE_MINUTES,
+      statistic: 'Minimum',
+    });
+    // 10% of the allocated storage (autoscaling adds more, up to the stage's ceiling).
+    const lowStorageBytes = stage.database.allocatedStorageGb * 0.1 * 1024 ** 3;
+    alarm(() =>
+      freeStorage.createAlarm(this, 'DatabaseFreeStorage', {
+        alarmDescription: `Less than ${stage.database.allocatedStorageGb * 0.1} GB of database storage free.`,
+        threshold: lowStorageBytes,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+        treatMissingData: TreatMissingData.BREACHING,
+      }),
+    );
+
+    this.dashboardName = `notes-api-${stage.name}`;
     new Dashboard(this, 'Dashboard', {
-      dashboardName: `notes-api-${stage.name}`,
+      dashboardName: this.dashboardName,
       widgets: [
         [
           new GraphWidget({ title: 'Requests', left: [api.metricCount({ period: FIVE_MINUTES })] }),
@@ -146,6 +190,11 @@ export class Observability extends Construct {
               q.metricApproximateNumberOfMessagesVisible(),
             ),
           }),
+        ],
+        [
+          new GraphWidget({ title: 'Database CPU %', left: [cpu] }),
+          new GraphWidget({ title: 'Database connections', left: [connections] }),
+          new GraphWidget({ title: 'Database free storage (bytes)', left: [freeStorage] }),
         ],
       ],
     });
