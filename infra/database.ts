@@ -108,6 +108,7 @@ export class Database extends Construct {
     });
 
     this.proxy = this.instance.addProxy('Proxy', {
+      dbProxyName: `notes-api-${stage.name}`,
       vpc,
       vpcSubnets: { subnetType: SubnetType.PRIVATE_ISOLATED },
       secrets: [this.adminSecret, this.appSecret],

@@ -1,57 +1,233 @@
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { ManagedPolicy, User } from 'aws-cdk-lib/aws-iam';
 import { describe, expect, it } from 'vitest';
 import { ApiStack, logicalName } from '../../infra/api-stack.js';
+import { deployFunctions, functionFiles } from '../../infra/functions.js';
+import { checkWithNag } from '../../infra/nag.js';
 import { stageConfig } from '../../infra/stages.js';
 import { outboxRelay, queueList } from '../../shared/queue/queues.js';
 import { fallbackRoute, routeList } from '../../shared/routes.js';
 
-/** Synthesises a stage without running esbuild (bundling is what `npm run synth` checks). */
-function synth(stageName: string) {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  const stack = new ApiStack(app, `NotesApi-${stageName}`, { stage: stageConfig(stageName) });
-  return { stack, template: Template.fromStack(stack) };
+type Resource = {
+  Type: string;
+  // biome-ignore lint/suspicious/noExplicitAny: CloudFormation properties are untyped JSON.
+  Properties: Record<string, any>;
+  DependsOn?: string[];
+  DeletionPolicy?: string;
+  Metadata?: Record<string, unknown>;
+};
+
+/** A stage's app and stack, not yet synthesised; esbuild is skipped (`npm run synth` bundles). */
+function stageApp(stageName: string, context: Record<string, unknown> = {}) {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
+  const stage = stageConfig(stageName, context as { domainName?: string; certificateArn?: string });
+  return { app, stack: new ApiStack(app, `NotesApi-${stageName}`, { stage }) };
 }
 
-/** The logical id CDK gave a construct of the stack. */
-const logicalId = (stack: ApiStack, file: string) =>
-  stack.getLogicalId(stack.functions.get(file)?.node.defaultChild as never);
+/** Synthesises a stage and indexes its template. */
+function synth(stageName: string, context: Record<string, unknown> = {}) {
+  const { app, stack } = stageApp(stageName, context);
+  const template = Template.fromStack(stack);
+  const resources = template.toJSON().Resources as Record<string, Resource>;
+  /** Logical ids of the resources of `type`. */
+  const ofType = (type: string) =>
+    Object.entries(resources).filter(([, r]) => r.Type === type) as [string, Resource][];
+  /** The logical id CDK gave a function of the stack. */
+  const functionId = (file: string) =>
+    stack.getLogicalId(stack.functions.get(file)?.node.defaultChild as never);
+  return { app, stack, template, resources, ofType, functionId };
+}
+
+/** Functions that serve requests or run in the background (not the deploy-time ones). */
+const runtimeFunctions = functionFiles().filter(
+  (file) => !(Object.values(deployFunctions) as string[]).includes(file),
+);
+
+/** Actions that support no resource-level permission, the only ones allowed on "*". */
+const ACTIONS_WITHOUT_RESOURCES = new Set([
+  'xray:PutTraceSegments',
+  'xray:PutTelemetryRecords',
+  'secretsmanager:GetRandomPassword',
+  // CDK's log-retention helper (RDS log group retention).
+  'logs:PutRetentionPolicy',
+  'logs:DeleteRetentionPolicy',
+]);
 
 describe.each(['dev', 'prod'])('CDK stack, stage %s', (stageName) => {
-  const { stack, template } = synth(stageName);
-  const handlers = [
-    ...routeList.map((r) => r.function),
-    fallbackRoute.function,
-    ...queueList.map((q) => q.worker),
-    outboxRelay.function,
-  ];
+  const { stack, template, resources, ofType, functionId } = synth(stageName);
+  const stage = stageConfig(stageName);
+  const json = (value: unknown) => JSON.stringify(value);
 
-  it('has one Node 22 arm64 function per route-table entry, the fallback, each worker and the relay', () => {
-    const functions = template.findResources('AWS::Lambda::Function', {
-      Properties: { Runtime: 'nodejs22.x', Handler: 'index.handler' },
-    });
-    expect(Object.keys(functions)).toHaveLength(handlers.length);
-    for (const fn of Object.values(functions)) {
-      expect(fn.Properties.Architectures).toEqual(['arm64']);
-      expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
+  it('has one Node 22 arm64 ESM function per route-table entry, the fallback, workers, relay and deploy-time functions', () => {
+    expect([...stack.functions.keys()].sort()).toEqual([...functionFiles()].sort());
+    for (const file of functionFiles()) {
+      const fn = resources[functionId(file)] as Resource;
+      expect(fn.Properties, file).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        TracingConfig: { Mode: 'Active' },
+      });
+      expect(fn.Properties.LoggingConfig?.LogGroup ?? fn.Properties.Environment, file).toBeTruthy();
     }
-    for (const file of handlers) expect(stack.functions.get(file), file).toBeDefined();
+    // Every function logs to its own group with the stage's retention.
+    const retention = ofType('AWS::Logs::LogGroup').filter(
+      ([, r]) => r.Properties.RetentionInDays === stage.logRetention,
+    );
+    expect(retention.length).toBeGreaterThanOrEqual(functionFiles().length);
   });
 
   it('has one HTTP API route per entry, wired to that entry’s function, and $default to the fallback', () => {
-    const routes = template.findResources('AWS::ApiGatewayV2::Route');
-    expect(Object.keys(routes)).toHaveLength(routeList.length + 1);
-    const integrations = template.findResources('AWS::ApiGatewayV2::Integration');
+    const routes = ofType('AWS::ApiGatewayV2::Route');
+    expect(routes).toHaveLength(routeList.length + 1);
+    const integrations = Object.fromEntries(ofType('AWS::ApiGatewayV2::Integration'));
     const targetOf = (routeKey: string) => {
-      const route = Object.values(routes).find((r) => r.Properties.RouteKey === routeKey);
+      const route = routes.find(([, r]) => r.Properties.RouteKey === routeKey)?.[1];
       expect(route, routeKey).toBeDefined();
       const integrationId = route?.Properties.Target['Fn::Join'][1][1].Ref as string;
-      return JSON.stringify(integrations[integrationId]?.Properties.IntegrationUri);
+      return json(integrations[integrationId]?.Properties.IntegrationUri);
     };
     for (const route of routeList) {
-      expect(targetOf(`${route.method} ${route.path}`)).toContain(logicalId(stack, route.function));
+      expect(targetOf(`${route.method} ${route.path}`)).toContain(functionId(route.function));
     }
-    expect(targetOf('$default')).toContain(logicalId(stack, fallbackRoute.function));
+    expect(targetOf('$default')).toContain(functionId(fallbackRoute.function));
+  });
+
+  it('throttles the API by default, allows only the stage’s CORS origins and writes JSON access logs', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      DefaultRouteSettings: {
+        ThrottlingRateLimit: stage.throttle.rateLimit,
+        ThrottlingBurstLimit: stage.throttle.burstLimit,
+      },
+      AccessLogSettings: {
+        DestinationArn: Match.anyValue(),
+        Format: Match.stringLikeRegexp('context.requestId'),
+      },
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      CorsConfiguration: Match.objectLike({ AllowOrigins: stage.corsOrigins }),
+    });
+  });
+
+  it('runs every request and worker function in the VPC’s private subnets', () => {
+    for (const file of [...runtimeFunctions, deployFunctions.migrate]) {
+      const config = (resources[functionId(file)] as Resource).Properties.VpcConfig;
+      expect(config, file).toBeDefined();
+      expect(config.SubnetIds, file).toHaveLength(stage.network.maxAzs);
+      for (const subnet of config.SubnetIds) expect(subnet.Ref, file).toMatch(/^NetworkVpcapp/);
+    }
+    template.resourceCountIs('AWS::EC2::NatGateway', stage.network.natGateways);
+    const endpoints = ofType('AWS::EC2::VPCEndpoint').map(([, e]) => e.Properties);
+    for (const service of ['sqs', 'secretsmanager']) {
+      const endpoint = endpoints.find((e) => json(e.ServiceName).includes(`.${service}"`));
+      expect(endpoint, service).toMatchObject({
+        VpcEndpointType: 'Interface',
+        PrivateDnsEnabled: true,
+      });
+    }
+  });
+
+  it('keeps the database private: isolated subnets without routes out, reachable only from RDS Proxy', () => {
+    const [[dbId, db]] = ofType('AWS::RDS::DBInstance') as [[string, Resource]];
+    expect(db.Properties.PubliclyAccessible).toBe(false);
+    expect(db.Properties).toMatchObject({ Engine: 'postgres', EngineVersion: '17' });
+    const [[, subnetGroup]] = ofType('AWS::RDS::DBSubnetGroup') as [[string, Resource]];
+    const dataSubnets = subnetGroup.Properties.SubnetIds.map((s: { Ref: string }) => s.Ref);
+    for (const subnet of dataSubnets) expect(subnet).toMatch(/^NetworkVpcdata/);
+    // No route of a data subnet's route table leads anywhere (no IGW, no NAT).
+    const dataRouteTables = ofType('AWS::EC2::SubnetRouteTableAssociation')
+      .filter(([, r]) => dataSubnets.includes(r.Properties.SubnetId.Ref))
+      .map(([, r]) => r.Properties.RouteTableId.Ref);
+    expect(dataRouteTables).toHaveLength(stage.network.maxAzs);
+    const routesOut = ofType('AWS::EC2::Route').filter(([, r]) =>
+      dataRouteTables.includes(r.Properties.RouteTableId.Ref),
+    );
+    expect(routesOut).toEqual([]);
+    // The instance's security group admits PostgreSQL from the proxy (and the rotation functions).
+    const dbGroups = db.Properties.VPCSecurityGroups.map(
+      (g: { 'Fn::GetAtt': [string] }) => g['Fn::GetAtt'][0],
+    );
+    const ingress = ofType('AWS::EC2::SecurityGroupIngress').filter(([, r]) =>
+      dbGroups.includes(r.Properties.GroupId['Fn::GetAtt'][0]),
+    );
+    expect(ingress.length).toBeGreaterThan(0);
+    for (const [, rule] of ingress) {
+      expect(rule.Properties.SourceSecurityGroupId, json(rule)).toBeDefined();
+      expect(rule.Properties.CidrIp, json(rule)).toBeUndefined();
+    }
+    expect(json(ingress)).toContain('ProxyProxySecurityGroup');
+    for (const [, group] of ofType('AWS::EC2::SecurityGroup')) {
+      for (const rule of group.Properties.SecurityGroupIngress ?? []) {
+        expect(rule.CidrIp, json(rule)).not.toBe('0.0.0.0/0');
+      }
+    }
+    expect(dbId).toBeTruthy();
+  });
+
+  it('encrypts data at rest and in transit', () => {
+    template.hasResourceProperties('AWS::RDS::DBInstance', { StorageEncrypted: true });
+    template.hasResourceProperties('AWS::RDS::DBParameterGroup', {
+      Parameters: Match.objectLike({ 'rds.force_ssl': '1' }),
+    });
+    const [[, proxy]] = ofType('AWS::RDS::DBProxy') as [[string, Resource]];
+    expect(proxy.Properties.RequireTLS).toBe(true);
+    expect(proxy.Properties.DBProxyName).toBe(`notes-api-${stageName}`);
+    for (const auth of proxy.Properties.Auth) expect(auth.IAMAuth).toBe('REQUIRED');
+    for (const [, queue] of ofType('AWS::SQS::Queue')) {
+      expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
+    }
+    for (const file of runtimeFunctions) {
+      const variables = (resources[functionId(file)] as Resource).Properties.Environment.Variables;
+      expect(json(variables.DATABASE_URL), file).toContain('sslmode=verify-full');
+      expect(json(variables.DATABASE_URL), file).toContain('notes_app@');
+      expect(variables.DATABASE_IAM_AUTH, file).toBe('true');
+      expect(json(variables), file).not.toMatch(/password/i);
+    }
+  });
+
+  it(`${stageName === 'prod' ? 'has' : 'skips'} Multi-AZ and deletion protection, keeps ${stage.database.backupRetentionDays} days of backups`, () => {
+    const [[, db]] = ofType('AWS::RDS::DBInstance') as [[string, Resource]];
+    const prod = stageName === 'prod';
+    expect(db.Properties.MultiAZ).toBe(prod);
+    expect(db.Properties.DeletionProtection).toBe(prod);
+    expect(db.Properties.BackupRetentionPeriod).toBe(stage.database.backupRetentionDays);
+    expect(db.Properties.BackupRetentionPeriod).toBeGreaterThanOrEqual(1);
+    expect(db.DeletionPolicy).toBe(prod ? 'Snapshot' : 'Delete');
+  });
+
+  it('rotates the database secrets and the JWT signing keys (first key at creation)', () => {
+    const schedules = ofType('AWS::SecretsManager::RotationSchedule');
+    expect(schedules).toHaveLength(3);
+    template.hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
+      RotateImmediatelyOnUpdate: true,
+      RotationLambdaARN: {
+        'Fn::GetAtt': [functionId(deployFunctions.rotateSigningKeys), 'Arn'],
+      },
+      RotationRules: { ScheduleExpression: `rate(${stage.signingKeyRotationDays} days)` },
+    });
+    for (const file of runtimeFunctions) {
+      const variables = (resources[functionId(file)] as Resource).Properties.Environment.Variables;
+      expect(variables.JWT_SIGNING_KEYS_SECRET_ARN, file).toEqual({ Ref: expect.any(String) });
+    }
+  });
+
+  it('migrates before any function is created or updated, after the database and proxy', () => {
+    const [[triggerId, trigger]] = ofType('Custom::Trigger') as [[string, Resource]];
+    expect(json(trigger.Properties.HandlerArn)).toContain(
+      logicalName(deployFunctions.migrate).concat('Function'),
+    );
+    expect(trigger.Properties.ExecuteOnHandlerChange).toBe(true);
+    const [[dbId]] = ofType('AWS::RDS::DBInstance') as [[string, Resource]];
+    const [[proxyId]] = ofType('AWS::RDS::DBProxy') as [[string, Resource]];
+    expect(trigger.DependsOn).toEqual(expect.arrayContaining([dbId, proxyId]));
+    for (const file of runtimeFunctions) {
+      expect((resources[functionId(file)] as Resource).DependsOn, file).toContain(triggerId);
+    }
+    const migrate = (resources[functionId(deployFunctions.migrate)] as Resource).Properties;
+    expect(json(migrate.Environment.Variables.DATABASE_URL)).toContain('notes_admin@');
+    expect(migrate.Environment.Variables.APP_DATABASE_SECRET_ARN).toBeDefined();
   });
 
   it('gives every queue a DLQ with maxReceiveCount 5 and its worker a mapping with partial batch responses', () => {
@@ -68,7 +244,7 @@ describe.each(['dev', 'prod'])('CDK stack, stage %s', (stageName) => {
         QueueName: `${stageName}-${queue.name}-dlq`,
       });
       template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
-        FunctionName: { Ref: logicalId(stack, queue.worker) },
+        FunctionName: { Ref: functionId(queue.worker) },
         BatchSize: queue.batchSize,
         FunctionResponseTypes: ['ReportBatchItemFailures'],
       });
@@ -79,91 +255,210 @@ describe.each(['dev', 'prod'])('CDK stack, stage %s', (stageName) => {
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: `rate(${outboxRelay.scheduleMinutes} minute)`,
       Targets: [
-        Match.objectLike({
-          Arn: { 'Fn::GetAtt': [logicalId(stack, outboxRelay.function), 'Arn'] },
-        }),
+        Match.objectLike({ Arn: { 'Fn::GetAtt': [functionId(outboxRelay.function), 'Arn'] } }),
       ],
     });
   });
 
-  it('lets only publishing functions send to SQS, and reads the signing keys from Secrets Manager', () => {
-    const policies = template.findResources('AWS::IAM::Policy');
-    const senders = Object.values(policies)
-      .filter((p) => JSON.stringify(p.Properties.PolicyDocument).includes('sqs:SendMessage'))
-      .flatMap((p) => p.Properties.Roles.map((r: { Ref: string }) => r.Ref));
+  it('grants least privilege: no wildcard actions, "*" resources only for actions without resource-level permissions', () => {
+    const policies = ofType('AWS::IAM::Policy');
+    for (const [id, policy] of policies) {
+      for (const statement of policy.Properties.PolicyDocument.Statement) {
+        const actions: string[] = [statement.Action].flat();
+        for (const action of actions) {
+          expect(action, `${id}: ${json(statement)}`).not.toMatch(/(^|:)\*$/);
+        }
+        if ([statement.Resource].flat().includes('*')) {
+          for (const action of actions) {
+            expect(ACTIONS_WITHOUT_RESOURCES.has(action), `${id}: ${action} on *`).toBe(true);
+          }
+        }
+      }
+    }
+    // SQS send rights: only the functions that publish.
+    const senders = policies
+      .filter(([, p]) => json(p.Properties.PolicyDocument).includes('sqs:SendMessage'))
+      .flatMap(([, p]) => p.Properties.Roles.map((r: { Ref: string }) => r.Ref));
     const publishers = [
       ...routeList.filter((r) => r.publishes?.length).map((r) => r.function),
       outboxRelay.function,
     ];
     expect(senders).toHaveLength(publishers.length);
-    for (const policy of Object.values(policies)) {
-      for (const statement of policy.Properties.PolicyDocument.Statement) {
-        expect(statement.Action, JSON.stringify(statement)).not.toBe('*');
-      }
-    }
-    template.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: {
-        Variables: Match.objectLike({
-          JWT_SIGNING_KEYS_SECRET_ARN: Match.anyValue(),
-          DB_POOL_MAX: '1',
-        }),
-      },
-    });
+    // rds-db:connect: request and worker functions as notes_app, the migration as notes_admin.
+    const connects = policies.filter(([, p]) =>
+      json(p.Properties.PolicyDocument).includes('rds-db:connect'),
+    );
+    expect(connects).toHaveLength(runtimeFunctions.length + 1);
+    const admin = connects.filter(([, p]) =>
+      json(p.Properties.PolicyDocument).includes('/notes_admin'),
+    );
+    expect(admin).toHaveLength(1);
+    expect(admin[0]?.[0]).toMatch(/^DeployMigrateFunction/);
   });
 
-  it('alarms to one SNS topic: API 5xx rate and p99, errors and throttles of every function, DLQ depth', () => {
-    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(2 + 2 * handlers.length + queueList.length);
-    const topic = Object.keys(template.findResources('AWS::SNS::Topic'))[0] as string;
+  it('reserves concurrency within the account quota (100 must stay unreserved)', () => {
+    const reserved = ofType('AWS::Lambda::Function').reduce(
+      (sum, [, fn]) => sum + (fn.Properties.ReservedConcurrentExecutions ?? 0),
+      0,
+    );
+    expect(reserved).toBeLessThanOrEqual(stage.accountConcurrency - 100);
+    if (stage.reservedConcurrency) expect(reserved).toBeGreaterThan(0);
+  });
+
+  it(`provisions the ${stage.cache.mode} cache behind one secret the functions read`, () => {
+    const secretOf = (file: string) =>
+      (resources[functionId(file)] as Resource).Properties.Environment.Variables
+        .REDIS_REST_SECRET_ARN;
+    const secret = secretOf('notes/list');
+    expect(secret).toEqual({ Ref: expect.stringMatching(/^Cache/) });
+    for (const file of runtimeFunctions) expect(secretOf(file), file).toEqual(secret);
+    if (stage.cache.mode === 'upstash') {
+      template.resourceCountIs('AWS::ElastiCache::ServerlessCache', 0);
+      template.resourceCountIs('AWS::ECS::Service', 0);
+      return;
+    }
+    template.hasResourceProperties('AWS::ElastiCache::ServerlessCache', {
+      Engine: 'valkey',
+      ServerlessCacheName: `notes-api-${stageName}`,
+    });
+    template.hasResourceProperties('AWS::ECS::Service', {
+      DesiredCount: stage.cache.bridgeTasks,
+      LaunchType: 'FARGATE',
+    });
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
+      Scheme: 'internal',
+    });
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      ContainerDefinitions: [
+        Match.objectLike({
+          Image: Match.stringLikeRegexp('serverless-redis-http'),
+          Secrets: [Match.objectLike({ Name: 'SRH_TOKEN' })],
+        }),
+      ],
+    });
+    // Valkey admits only the bridge's tasks; the balancer only the functions.
+    const ingressTo = (groupPrefix: string) =>
+      ofType('AWS::EC2::SecurityGroupIngress').filter(([, r]) =>
+        json(r.Properties.GroupId).includes(groupPrefix),
+      );
+    const valkey = ingressTo('CacheCacheSecurityGroup');
+    expect(valkey).toHaveLength(1);
+    expect(valkey[0]?.[1].Properties).toMatchObject({ FromPort: 6379, ToPort: 6379 });
+    expect(json(valkey[0]?.[1].Properties.SourceSecurityGroupId)).toContain('CacheBridgeService');
+    const balancer = ingressTo('CacheBridgeLoadBalancerSecurityGroup');
+    expect(balancer).toHaveLength(1);
+    expect(json(balancer[0]?.[1].Properties.SourceSecurityGroupId)).toContain(
+      'NetworkFunctionSecurityGroup',
+    );
+  });
+
+  it('alarms to one SNS topic: API 5xx and p99, errors and throttles of every function, DLQ depth, RDS CPU/connections/storage', () => {
+    const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a);
+    expect(alarms).toHaveLength(2 + 2 * functionFiles().length + queueList.length + 3);
+    const [[topic]] = ofType('AWS::SNS::Topic') as [[string, Resource]];
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topic }]);
     for (const queue of queueList) {
       expect(
         alarms.some(
           (a) =>
             a.Properties.MetricName === 'ApproximateNumberOfMessagesVisible' &&
-            JSON.stringify(a.Properties.Dimensions).includes(`${logicalName(queue.name)}Dlq`),
+            json(a.Properties.Dimensions).includes(`${logicalName(queue.name)}Dlq`),
         ),
         queue.name,
       ).toBe(true);
     }
-    expect(alarms.filter((a) => a.Properties.MetricName === 'Throttles')).toHaveLength(
-      handlers.length,
-    );
+    for (const metric of ['Errors', 'Throttles']) {
+      expect(alarms.filter((a) => a.Properties.MetricName === metric)).toHaveLength(
+        functionFiles().length,
+      );
+    }
+    for (const metric of ['CPUUtilization', 'DatabaseConnections', 'FreeStorageSpace']) {
+      expect(
+        alarms.filter(
+          (a) => a.Properties.MetricName === metric && a.Properties.Namespace === 'AWS/RDS',
+        ),
+        metric,
+      ).toHaveLength(1);
+    }
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
-    template.resourceCountIs('AWS::SNS::Subscription', stageConfig(stageName).alarmEmail ? 1 : 0);
+    template.resourceCountIs('AWS::SNS::Subscription', stage.alarmEmail ? 1 : 0);
   });
 
-  it('writes API access logs as JSON lines with the request id', () => {
-    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
-      StageName: '$default',
-      AccessLogSettings: {
-        DestinationArn: Match.anyValue(),
-        Format: Match.stringLikeRegexp('context.requestId'),
-      },
+  it('outputs what an operator needs after a deploy', () => {
+    const outputs = Object.keys(template.toJSON().Outputs);
+    for (const name of [
+      'ApiUrl',
+      'AlarmTopicArn',
+      'DashboardName',
+      'SigningKeysSecretArn',
+      'DatabaseProxyEndpoint',
+      'DatabaseAdminSecretArn',
+      'RedisSecretArn',
+      'MigrateFunctionName',
+    ]) {
+      expect(outputs, name).toContain(name);
+    }
+  });
+
+  it(`names the stack and its named resources after the stage (${stageName})`, () => {
+    expect(stack.stackName).toBe(`NotesApi-${stageName}`);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { Name: `notes-api-${stageName}` });
+    template.hasResourceProperties('AWS::CloudWatch::Dashboard', {
+      DashboardName: `notes-api-${stageName}`,
     });
   });
 
-  it(`names the stack after the stage (${stageName})`, () => {
-    expect(stack.stackName).toBe(`NotesApi-${stageName}`);
-    expect(logicalName('notes/get')).toBe('NotesGet');
+  it('passes cdk-nag’s AwsSolutions rules, with a written reason for every acknowledged finding', () => {
+    const { app, stack: checked } = stageApp(stageName);
+    checkWithNag(app, checked);
+    expect(() => app.synth()).not.toThrow();
+    const acknowledged = checked.node
+      .findAll()
+      .flatMap((c) => c.node.metadata)
+      .filter((m) => m.type === 'aws:cdk:acknowledged-rules');
+    expect(acknowledged.length).toBeGreaterThan(0);
+    const entries = acknowledged.flatMap((m) => Object.entries(m.data as Record<string, unknown>));
+    for (const [id, value] of entries) {
+      expect(json(value).length, id).toBeGreaterThan(40);
+    }
+  });
+});
+
+describe('stage configuration', () => {
+  it('adds a custom domain from -c domainName and -c certificateArn, and refuses half of one', () => {
+    const certificateArn = 'arn:aws:acm:eu-west-1:123456789012:certificate/abc';
+    const { template } = synth('prod', { domainName: 'api.example.com', certificateArn });
+    template.hasResourceProperties('AWS::ApiGatewayV2::DomainName', {
+      DomainName: 'api.example.com',
+      DomainNameConfigurations: [Match.objectLike({ CertificateArn: certificateArn })],
+    });
+    template.resourceCountIs('AWS::ApiGatewayV2::ApiMapping', 1);
+    expect(Object.keys(template.toJSON().Outputs)).toContain('ApiDomainTarget');
+    expect(() => stageConfig('prod', { domainName: 'api.example.com' })).toThrow(/both/);
+    expect(() => stageConfig('qa')).toThrow(/Unknown stage/);
+  });
+});
+
+describe('cdk-nag', () => {
+  it('fails the synth on a finding nobody acknowledged', () => {
+    const { app, stack } = stageApp('dev');
+    new User(stack, 'Unreviewed').addManagedPolicy(
+      ManagedPolicy.fromAwsManagedPolicyName('AdministratorAccess'),
+    );
+    checkWithNag(app, stack);
+    expect(() => app.synth()).toThrow(/AwsSolutions-IAM4/);
   });
 });
 
 describe('sam local invoke metadata', () => {
   it('every function keeps the asset metadata SAM reads (aws:asset:path, aws:asset:property: Code)', () => {
     // The CDK CLI turns asset metadata on; SAM uses it to find each function's bundle in cdk.out.
-    const app = new App({
-      context: { 'aws:cdk:bundling-stacks': [], 'aws:cdk:enable-asset-metadata': true },
-    });
-    const stack = new ApiStack(app, 'NotesApi-dev', { stage: stageConfig('dev') });
-    const functions = Template.fromStack(stack).findResources('AWS::Lambda::Function', {
-      Properties: { Handler: 'index.handler' },
-    });
-    expect(Object.keys(functions).length).toBeGreaterThan(routeList.length);
-    for (const [id, fn] of Object.entries(functions)) {
+    const { resources, functionId } = synth('dev', { 'aws:cdk:enable-asset-metadata': true });
+    for (const file of functionFiles()) {
+      const fn = resources[functionId(file)] as Resource;
       // With bundling skipped here the path is a placeholder; `npm run synth` gives `asset.<hash>`.
-      expect(fn.Metadata?.['aws:asset:path'], id).toEqual(expect.any(String));
-      expect(fn.Metadata?.['aws:asset:property'], id).toBe('Code');
+      expect(fn.Metadata?.['aws:asset:path'], file).toEqual(expect.any(String));
+      expect(fn.Metadata?.['aws:asset:property'], file).toBe('Code');
     }
   });
 });
