@@ -143,6 +143,11 @@ export async function localEnvironment(options: {
     JWT_ISSUER: options.issuer,
     JWT_AUDIENCE: 'notes-api',
     JWT_SIGNING_KEYS: keys,
+    // The migration function's application role (`npm run invoke -- deploy/migrate …`).
+    APP_DATABASE_CREDENTIALS: JSON.stringify({
+      username: 'notes_app',
+      password: 'notes-app-local',
+    }),
     ...(options.cache
       ? { REDIS_REST_URL: options.cache.restUrl, REDIS_REST_TOKEN: options.cache.restToken }
       : {}),

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { deployFunctions, functionFiles } from '../../infra/functions.js';
 import { lambdaContext, loadHandler } from '../../infra/local/lambda.js';
 import { fallbackRoute, routeList } from '../../shared/routes.js';
 
@@ -30,4 +31,21 @@ describe('sample events (sam local invoke -e / npm run invoke)', () => {
       }
     });
   }
+});
+
+describe('sample events for every deployed function', () => {
+  it('has one file per function the stack deploys (routes, workers, relay, deploy-time)', () => {
+    for (const fn of functionFiles()) expect(existsSync(eventFile(fn)), fn).toBe(true);
+  });
+
+  it('gives the deploy-time functions the payloads AWS sends them', () => {
+    // The CDK trigger invokes the migration with no payload.
+    expect(JSON.parse(readFileSync(eventFile(deployFunctions.migrate), 'utf8'))).toEqual({});
+    // Secrets Manager calls the rotation function once per step.
+    expect(JSON.parse(readFileSync(eventFile(deployFunctions.rotateSigningKeys), 'utf8'))).toEqual({
+      SecretId: expect.stringMatching(/^arn:aws:secretsmanager:/),
+      ClientRequestToken: expect.any(String),
+      Step: 'createSecret',
+    });
+  });
 });
