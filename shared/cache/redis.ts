@@ -3,6 +3,8 @@ import { getConfig } from '../config.js';
 import { logger } from '../logger.js';
 
 let client: Promise<Redis | null> | undefined;
+/** How long a Redis secret read is reused: a rotated bridge token is picked up within this. */
+const SECRET_MAX_AGE_SECONDS = 300;
 
 /** Where the Upstash REST endpoint is: `REDIS_REST_URL`/`_TOKEN`, or the secret of `REDIS_REST_SECRET_ARN`. */
 async function endpoint(): Promise<{ url: string; token: string } | null> {
@@ -12,7 +14,10 @@ async function endpoint(): Promise<{ url: string; token: string } | null> {
   }
   if (!config.REDIS_REST_SECRET_ARN) return null;
   const { getSecret } = await import('@aws-lambda-powertools/parameters/secrets');
-  const value = (await getSecret(config.REDIS_REST_SECRET_ARN, { transform: 'json' })) as {
+  const value = (await getSecret(config.REDIS_REST_SECRET_ARN, {
+    transform: 'json',
+    maxAge: SECRET_MAX_AGE_SECONDS,
+  })) as {
     url?: string;
     token?: string;
   };
@@ -24,13 +29,18 @@ async function endpoint(): Promise<{ url: string; token: string } | null> {
  * The instance's `@upstash/redis` client, or null when no endpoint is configured (the
  * degraded mode). Settings for Lambda: each call aborts after `REDIS_TIMEOUT_MS`, no retries
  * (a retry would only add latency to a request that can do without Redis), no telemetry,
- * values stored and read as plain strings. Resolved once per instance; a failed secret
- * read is retried on the next call. Errors: Secrets Manager errors.
+ * values stored and read as plain strings. Resolved once per instance and again after a
+ * failure or while the secret is empty (its reads are cached for 5 minutes).
+ * Errors: Secrets Manager errors.
  */
 export function getRedis(): Promise<Redis | null> {
   client ??= endpoint()
     .then((found) => {
-      if (!found) return null;
+      if (!found) {
+        // An empty secret may be filled later: look again (Powertools caches the read).
+        if (getConfig().REDIS_REST_SECRET_ARN) client = undefined;
+        return null;
+      }
       const { REDIS_TIMEOUT_MS } = getConfig();
       return new Redis({
         url: found.url,
@@ -75,6 +85,8 @@ export async function withRedis<T>(operation: (redis: Redis) => Promise<T>): Pro
       logger.warn('redis unavailable; bypassing it', { error: (error as Error).message });
     }
     openUntil = Date.now() + getConfig().REDIS_RETRY_AFTER_MS;
+    // Resolve the endpoint again next time: a rotated token (401) needs the new secret.
+    if (getConfig().REDIS_REST_SECRET_ARN) client = undefined;
     throw new RedisUnavailable((error as Error).message);
   }
 }
