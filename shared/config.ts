@@ -57,8 +57,9 @@ const Environment = z
     /** Bearer token of that endpoint. */
     REDIS_REST_TOKEN: z.string().min(1).optional(),
     /**
-     * Secrets Manager secret `{"url", "token"}` of the Upstash REST endpoint (AWS), read once
-     * per instance; used when `REDIS_REST_URL` is unset. Empty values: no Redis.
+     * Secrets Manager secret `{"url", "token"}` of the Upstash REST endpoint (AWS), used when
+     * `REDIS_REST_URL` is unset; read at the first call and again after a failure (reads
+     * cached 5 minutes). Empty values: no Redis.
      */
     REDIS_REST_SECRET_ARN: z.string().min(1).optional(),
     /** Per-call Redis timeout in ms: a slow Redis costs at most this much per request. */
