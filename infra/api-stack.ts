@@ -54,7 +54,6 @@ export interface ApiStackProps extends StackProps {
  */
 export class ApiStack extends Stack {
   readonly functions = new Map<string, NodejsFunction>();
-  readonly alarms: Observability['alarms'] = [];
   readonly stage: StageConfig;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
@@ -119,9 +118,7 @@ export class ApiStack extends Stack {
         memorySize: stage.memoryMb,
         timeout: options.timeout ?? stage.timeout,
         tracing: Tracing.ACTIVE,
-        ...(options.reservedConcurrency
-          ? { reservedConcurrentExecutions: options.reservedConcurrency }
-          : {}),
+        reservedConcurrentExecutions: options.reservedConcurrency,
         ...(options.inVpc
           ? {
               vpc,
@@ -165,10 +162,10 @@ export class ApiStack extends Stack {
         environment[`${queue.toUpperCase()}_QUEUE_URL`] = (queues.get(queue) as Queue).queueUrl;
       }
       const fn = bundledFunction(file, {
-        ...(options.timeout ? { timeout: options.timeout } : {}),
+        timeout: options.timeout,
         environment,
         inVpc: true,
-        ...(stage.reservedConcurrency ? { reservedConcurrency: stage.reservedConcurrency } : {}),
+        reservedConcurrency: stage.reservedConcurrency,
       });
       fn.addEnvironment('DATABASE_URL', database.connect(fn, APP_USER));
       signingKeys.grantRead(fn);
@@ -309,7 +306,6 @@ export class ApiStack extends Stack {
       deadLetterQueues,
       database: database.instance,
     });
-    this.alarms.push(...observability.alarms);
 
     new CfnOutput(this, 'ApiUrl', { value: api.apiEndpoint });
     if (domainName) {

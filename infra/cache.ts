@@ -130,8 +130,8 @@ export class Cache extends Construct {
       healthyHttpCodes: '200',
       interval: Duration.seconds(15),
     });
-    cacheSecurityGroup.addIngressRule(
-      bridge.service.connections.securityGroups[0] as SecurityGroup,
+    cacheSecurityGroup.connections.allowFrom(
+      bridge.service,
       Port.tcp(6379),
       'Redis bridge to Valkey (TLS)',
     );

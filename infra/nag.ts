@@ -22,7 +22,7 @@ export function checkWithNag(app: App, stack: ApiStack): void {
  * not listed here fails `cdk synth`. Scopes are as narrow as the finding: a construct when
  * one resource is concerned, the stack when every function shares the cause.
  */
-export function acknowledgeNagFindings(stack: ApiStack): void {
+function acknowledgeNagFindings(stack: ApiStack): void {
   const { stage } = stack;
   const ack = (scope: IConstruct | undefined, id: string, reason: string) => {
     if (scope) Validations.of(scope).acknowledge({ id: `AwsSolutions-${id}`, reason });

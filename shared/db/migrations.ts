@@ -91,10 +91,8 @@ export async function grantAppRole(sql: postgres.Sql, role: RoleCredentials): Pr
     const [existing] = await tx`SELECT 1 FROM pg_roles WHERE rolname = ${role.username}`;
     if (!existing) await tx`CREATE ROLE ${name} LOGIN`;
     await tx`ALTER ROLE ${name} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD ${tx.unsafe(password)}`;
-    const [{ database }] = (await tx`SELECT current_database() AS database`) as unknown as [
-      { database: string },
-    ];
-    await tx`GRANT CONNECT ON DATABASE ${tx(database)} TO ${name}`;
+    const [current] = await tx<{ database: string }[]>`SELECT current_database() AS database`;
+    await tx`GRANT CONNECT ON DATABASE ${tx(current?.database as string)} TO ${name}`;
     await tx`GRANT USAGE ON SCHEMA public TO ${name}`;
     await tx`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${name}`;
     await tx`GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO ${name}`;

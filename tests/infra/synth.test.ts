@@ -127,10 +127,13 @@ describe.each(['dev', 'prod'])('CDK stack, stage %s', (stageName) => {
   });
 
   it('keeps the database private: isolated subnets without routes out, reachable only from RDS Proxy', () => {
-    const [[dbId, db]] = ofType('AWS::RDS::DBInstance') as [[string, Resource]];
+    const [[, db]] = ofType('AWS::RDS::DBInstance') as [[string, Resource]];
     expect(db.Properties.PubliclyAccessible).toBe(false);
     expect(db.Properties).toMatchObject({ Engine: 'postgres', EngineVersion: '17' });
-    const [[, subnetGroup]] = ofType('AWS::RDS::DBSubnetGroup') as [[string, Resource]];
+    const [[subnetGroupId, subnetGroup]] = ofType('AWS::RDS::DBSubnetGroup') as [
+      [string, Resource],
+    ];
+    expect(db.Properties.DBSubnetGroupName).toEqual({ Ref: subnetGroupId });
     const dataSubnets = subnetGroup.Properties.SubnetIds.map((s: { Ref: string }) => s.Ref);
     for (const subnet of dataSubnets) expect(subnet).toMatch(/^NetworkVpcdata/);
     // No route of a data subnet's route table leads anywhere (no IGW, no NAT).
@@ -160,7 +163,6 @@ describe.each(['dev', 'prod'])('CDK stack, stage %s', (stageName) => {
         expect(rule.CidrIp, json(rule)).not.toBe('0.0.0.0/0');
       }
     }
-    expect(dbId).toBeTruthy();
   });
 
   it('encrypts data at rest and in transit', () => {
@@ -213,7 +215,7 @@ describe.each(['dev', 'prod'])('CDK stack, stage %s', (stageName) => {
   it('migrates before any function is created or updated, after the database and proxy', () => {
     const [[triggerId, trigger]] = ofType('Custom::Trigger') as [[string, Resource]];
     expect(json(trigger.Properties.HandlerArn)).toContain(
-      logicalName(deployFunctions.migrate).concat('Function'),
+      `${logicalName(deployFunctions.migrate)}Function`,
     );
     expect(trigger.Properties.ExecuteOnHandlerChange).toBe(true);
     const [[dbId]] = ofType('AWS::RDS::DBInstance') as [[string, Resource]];
@@ -413,8 +415,11 @@ describe.each(['dev', 'prod'])('CDK stack, stage %s', (stageName) => {
       .findAll()
       .flatMap((c) => c.node.metadata)
       .filter((m) => m.type === 'aws:cdk:acknowledged-rules');
-    expect(acknowledged.length).toBeGreaterThan(0);
-    const entries = acknowledged.flatMap((m) => Object.entries(m.data as Record<string, unknown>));
+    // Ours are the AwsSolutions ones (CDK acknowledges a few CloudFormation warnings itself).
+    const entries = acknowledged
+      .flatMap((m) => Object.entries(m.data as Record<string, unknown>))
+      .filter(([id]) => id.includes('AwsSolutions-'));
+    expect(entries.length).toBeGreaterThanOrEqual(8);
     for (const [id, value] of entries) {
       expect(json(value).length, id).toBeGreaterThan(40);
     }
