@@ -30,6 +30,13 @@ export interface RouteDefinition {
   path: string;
   function: string;
   auth: AuthRequirement;
+  /**
+   * The function queries PostgreSQL. CDK grants the database (and VPC placement) only to
+   * these; OpenAPI documents their 503 with `Retry-After` (database unavailable).
+   */
+  database: boolean;
+  /** The function signs access tokens (login, refresh): only these may read the private keys. */
+  signsTokens?: boolean;
   /** Rate-limit policy from `shared/rate-limits.ts`; null only for health probes. */
   rateLimit: RateLimitPolicy | null;
   summary: string;
