@@ -34,6 +34,20 @@ async function eventually<T>(probe: () => Promise<T>, seconds = 15): Promise<Non
   }
 }
 
+/**
+ * True once nothing more can arrive for `resourceId`: every outbox row naming it is published
+ * and the audit queue holds no message (ready or in flight). A positive condition to wait for
+ * before asserting that something did NOT happen.
+ */
+async function settled(resourceId: string): Promise<boolean> {
+  const [pending] = await getSql()<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM outbox
+    WHERE payload->>'resource_id' = ${resourceId} AND published_at IS NULL`;
+  const inspected = queues.server.inspectQueue('audit');
+  const queued = inspected ? inspected.messages.ready.length + inspected.messages.inflight.length : 0;
+  return pending?.n === 0 && queued === 0;
+}
+
 const auditRows = async (resourceId: string) =>
   getSql()<{ action: string; event_id: string }[]>`
     SELECT action, event_id FROM audit_log WHERE resource_id = ${resourceId} ORDER BY id`;
@@ -56,7 +70,7 @@ describe('audit events through the outbox, SQS and the worker', () => {
     expect((await api.post(`/api/v1/notes/restore/${id}`, { token: user.token })).status).toBe(200);
     await eventually(async () => (await auditRows(id)).length === 2);
     expect((await api.post(`/api/v1/notes/restore/${id}`, { token: user.token })).status).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 1500)); // give a stray event time to arrive
+    await eventually(() => settled(id));
     expect((await auditRows(id)).map((r) => r.action)).toEqual(['note.archived', 'note.restored']);
     const [outbox] = await getSql()`
       SELECT count(*)::int AS n FROM outbox WHERE payload->>'resource_id' = ${id} AND published_at IS NOT NULL`;
@@ -134,7 +148,7 @@ describe('audit events through the outbox, SQS and the worker', () => {
       });
     }
     await eventually(async () => (await auditRows(id)).length === 1, 20);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await eventually(() => settled(id));
     expect(await auditRows(id)).toHaveLength(1);
   });
 
