@@ -13,13 +13,20 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const OUT = join(ROOT, 'node_modules/.cache/deploy-migrate-test', Date.now().toString(36));
 const server = withDatabase(process.env.DATABASE_URL as string, 'postgres');
 const suffix = `${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
-const database = `deploy_${suffix}`;
 const role = `app_${suffix}`;
-const url = withDatabase(server, database);
 const admin = postgres(server, { max: 1, onnotice: () => {} });
+const databases: string[] = [];
 
-/** A connection to the fresh database as `user` with `password`. */
-function connectAs(user: string, password: string) {
+/** A new empty database for one test (dropped after the file); returns its URL. */
+async function freshDatabase(): Promise<string> {
+  const database = `deploy_${suffix}_${databases.length}`;
+  await admin`CREATE DATABASE ${admin(database)}`;
+  databases.push(database);
+  return withDatabase(server, database);
+}
+
+/** A connection to the database at `url` as `user` with `password`. */
+function connectAs(url: string, user: string, password: string) {
   const target = new URL(url);
   target.username = user;
   target.password = encodeURIComponent(password);
@@ -49,11 +56,12 @@ async function invoke(env: Record<string, string | undefined>) {
 beforeAll(async () => {
   const bundle = await bundleLikeCdk(deployFunctions.migrate, OUT);
   handler = (await import(bundle)).handler as MigrateHandler;
-  await admin`CREATE DATABASE ${admin(database)}`;
 }, 60_000);
 
 afterAll(async () => {
-  await admin`DROP DATABASE IF EXISTS ${admin(database)} WITH (FORCE)`;
+  for (const database of databases) {
+    await admin`DROP DATABASE IF EXISTS ${admin(database)} WITH (FORCE)`;
+  }
   await admin`DROP ROLE IF EXISTS ${admin(role)}`;
   await admin.end();
   await rm(OUT, { recursive: true, force: true });
@@ -67,6 +75,7 @@ describe('migrations on deploy (the bundled trigger function)', () => {
   });
 
   it('migrates a fresh database, creates the application role, and does nothing new on a re-run', async () => {
+    const url = await freshDatabase();
     const credentials = JSON.stringify({ username: role, password: "first 'secret'" });
     const first = await invoke({ DATABASE_URL: url, APP_DATABASE_CREDENTIALS: credentials });
     const files = (await readdir(join(ROOT, 'migrations'))).map((f) => f.replace(/\.sql$/, ''));
@@ -78,7 +87,10 @@ describe('migrations on deploy (the bundled trigger function)', () => {
   });
 
   it('lets the application role read and write rows, and nothing else', async () => {
-    const app = connectAs(role, "first 'secret'");
+    const url = await freshDatabase();
+    const credentials = JSON.stringify({ username: role, password: "first 'secret'" });
+    await invoke({ DATABASE_URL: url, APP_DATABASE_CREDENTIALS: credentials });
+    const app = connectAs(url, role, "first 'secret'");
     try {
       const [user] = await app`
         INSERT INTO users (email, name, password_hash) VALUES ('grants@example.com', 'G', 'x')
@@ -104,17 +116,21 @@ describe('migrations on deploy (the bundled trigger function)', () => {
   });
 
   it('sets the role’s password from the secret on every run (after a rotation too)', async () => {
+    const url = await freshDatabase();
+    const first = JSON.stringify({ username: role, password: "first 'secret'" });
+    await invoke({ DATABASE_URL: url, APP_DATABASE_CREDENTIALS: first });
     const rotated = JSON.stringify({ username: role, password: 'second-secret' });
     await invoke({ DATABASE_URL: url, APP_DATABASE_CREDENTIALS: rotated });
-    const old = connectAs(role, "first 'secret'");
+    const old = connectAs(url, role, "first 'secret'");
     await expect(old`SELECT 1`).rejects.toMatchObject({ code: '28P01' });
     await old.end();
-    const current = connectAs(role, 'second-secret');
+    const current = connectAs(url, role, 'second-secret');
     expect(await current`SELECT count(*)::int AS n FROM notes`).toEqual([{ n: 0 }]);
     await current.end();
   });
 
   it('fails the deploy with a clear message when the configuration is incomplete', async () => {
+    const url = await freshDatabase();
     await expect(
       invoke({ DATABASE_URL: url, APP_DATABASE_CREDENTIALS: undefined }),
     ).rejects.toThrow(/APP_DATABASE_CREDENTIALS or APP_DATABASE_SECRET_ARN/);
@@ -124,7 +140,7 @@ describe('migrations on deploy (the bundled trigger function)', () => {
   });
 
   it('refuses a role name that is not a plain identifier', async () => {
-    const sql = postgres(url, { max: 1, onnotice: () => {} });
+    const sql = postgres(await freshDatabase(), { max: 1, onnotice: () => {} });
     try {
       await expect(
         grantAppRole(sql, { username: 'x"; DROP TABLE notes; --', password: 'p' }),
