@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
+import { InvokeStore, InvokeStoreBase } from '@aws/lambda-invoke-store';
 import type { Context } from 'aws-lambda';
 
 /** Repository root (this file is `infra/local/lambda.ts`). */
@@ -36,11 +37,54 @@ export function lambdaContext(file: string, timeoutMs = 29_000): Context {
 // biome-ignore lint/suspicious/noExplicitAny: handlers of any event type
 export type LambdaHandler = (event: any, context: Context) => Promise<any>;
 
+/**
+ * How many invocations the local process may run at once, as it tells the code it runs
+ * (`AWS_LAMBDA_MAX_CONCURRENCY`, the variable the Node.js runtime of Lambda Managed
+ * Instances sets; 64 is that runtime's default per vCPU, AWS docs).
+ */
+const LOCAL_MAX_CONCURRENCY = '64';
+
+let invokeStore: Promise<InvokeStoreBase> | undefined;
+
+/**
+ * The per-invocation store the Lambda Node.js runtime keeps when one execution environment
+ * serves several requests at once (`@aws/lambda-invoke-store`, an `AsyncLocalStorage` behind
+ * `globalThis.awslambda.InvokeStore`). Powertools reads it: with `AWS_LAMBDA_MAX_CONCURRENCY`
+ * set, the logger's `addContext` / `appendKeys` / `removeKeys` and the batch processor's
+ * state belong to the current invocation instead of the module-global instance. In Lambda
+ * on demand one instance runs one request at a time; the local gateway, the SQS poller and
+ * the tests run many in one process, which is exactly the Managed Instances case.
+ */
+function localInvokeStore(): Promise<InvokeStoreBase> {
+  if (!invokeStore) {
+    process.env.AWS_LAMBDA_MAX_CONCURRENCY ??= LOCAL_MAX_CONCURRENCY;
+    invokeStore = InvokeStore.getInstanceAsync(true);
+  }
+  return invokeStore;
+}
+
+/**
+ * Runs one invocation of `handler` in its own invocation scope (request id from the
+ * context), like the runtime does for each event it receives.
+ */
+async function invokeScoped(
+  handler: LambdaHandler,
+  event: unknown,
+  context: Context,
+): Promise<unknown> {
+  const store = await localInvokeStore();
+  return store.run({ [InvokeStoreBase.PROTECTED_KEYS.REQUEST_ID]: context.awsRequestId }, () =>
+    handler(event, context),
+  );
+}
+
 const loaded = new Map<string, Promise<LambdaHandler>>();
 
 /**
  * Imports `functions/<file>.ts` once and returns its exported `handler`, as the Lambda
- * runtime does with the bundle CDK deploys. Errors: the file is missing or exports no handler.
+ * runtime does with the bundle CDK deploys; each call of the returned function is one
+ * invocation with its own scope (see `localInvokeStore`), so concurrent calls keep their
+ * own log context. Errors: the file is missing or exports no handler.
  */
 export function loadHandler(file: string): Promise<LambdaHandler> {
   let handler = loaded.get(file);
@@ -48,9 +92,10 @@ export function loadHandler(file: string): Promise<LambdaHandler> {
     if (!/^[a-z0-9-]+(\/[a-z0-9-]+)*$/.test(file)) throw new Error(`Bad function name: ${file}`);
     const url = pathToFileURL(new URL(`functions/${file}.ts`, REPO_ROOT).pathname);
     handler = import(url.href).then((module: { handler?: LambdaHandler }) => {
-      if (typeof module.handler !== 'function')
+      const exported = module.handler;
+      if (typeof exported !== 'function')
         throw new Error(`functions/${file}.ts exports no handler`);
-      return module.handler;
+      return (event: unknown, context: Context) => invokeScoped(exported, event, context);
     });
     loaded.set(file, handler);
   }
