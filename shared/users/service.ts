@@ -13,13 +13,13 @@ import {
 import { revokeAccessToken } from '../auth/revocation.js';
 import { issueAccessToken, type Principal, type Role } from '../auth/tokens.js';
 import {
-  consumeRateLimit,
-  peekRateLimit,
+  type BudgetReceipt,
+  giveBack,
   rateLimitHeaders,
   rateLimitsDisabled,
-  resetRateLimit,
+  takeBudgets,
 } from '../cache/rate-limiter.js';
-import { Conflict, NotFound, RateLimited, Unauthenticated } from '../errors.js';
+import { Conflict, NotFound, RateLimited, ServiceUnavailable, Unauthenticated } from '../errors.js';
 import { rateLimitPolicies } from '../rate-limits.js';
 import * as repository from './repository.js';
 import type { TokenResponse, User } from './schemas.js';
@@ -55,35 +55,61 @@ export async function register(input: {
 }
 
 /**
+ * Takes one token from each login failure budget of `email` before its password is checked
+ * (OWASP Authentication Cheat Sheet: throttle guessing): `loginFailures` (this IP and
+ * e-mail, 5 per 15 min) and `loginAccountFailures` (the account from any IP, 5 per 5 min),
+ * keyed by the e-mail's SHA-256 and taken all or nothing in one Redis call, so parallel
+ * guesses can never outrun the budget. Returns what to give back when the password is
+ * right; nothing when limits are off.
+ * Errors: `RateLimited` (429) when a budget is spent; `ServiceUnavailable` (503 with
+ * `Retry-After`) when Redis is unavailable (both fail closed).
+ */
+async function takeLoginAttempt(email: string, ip: string): Promise<BudgetReceipt | undefined> {
+  if (rateLimitsDisabled()) return undefined;
+  const account = createHash('sha256').update(email.trim().toLowerCase()).digest('base64url');
+  // One hash tag per account: both budgets' keys sit in one Redis Cluster slot.
+  const decision = await takeBudgets(`login:${account}`, [
+    { policy: rateLimitPolicies.loginFailures, identity: ip },
+    { policy: rateLimitPolicies.loginAccountFailures },
+  ]);
+  if (decision === 'unavailable') {
+    throw new ServiceUnavailable('Sign-in is briefly unavailable. Try again shortly.');
+  }
+  if (decision.denied) {
+    const { policy, decision: spent } = decision.denied;
+    throw new RateLimited(spent.resetSeconds, rateLimitHeaders(policy, spent));
+  }
+  return decision.receipt;
+}
+
+/**
  * Checks e-mail and password and issues an access token. Unknown e-mail and wrong password
- * fail alike: same error, same body, and a dummy hash verification so both take similar
- * time (OWASP Authentication Cheat Sheet). Failed attempts are counted per client IP and
- * e-mail (`loginFailures`: 5 per 15 min); past that, even the right password is refused
- * until the window frees up, and a success clears the count.
- * Errors: `Unauthenticated`; `RateLimited` (429).
+ * fail alike: same error, same body, the same budgets spent, and a dummy hash verification
+ * so both take similar time (OWASP Authentication Cheat Sheet). Every attempt first takes a
+ * token from the failure budgets (`takeLoginAttempt`); a right password gives it back, so
+ * only failures count. Past 5 failures even the right password is refused until the
+ * window frees up, without being checked.
+ * Errors: `Unauthenticated`; `RateLimited` (429); `ServiceUnavailable` (503, Redis down).
  */
 export async function login(
   input: { email: string; password: string },
   client: { ip: string },
 ): Promise<TokenResponse> {
-  const policy = rateLimitPolicies.loginFailures;
-  const limited = !rateLimitsDisabled();
-  const identity = `${client.ip}:${createHash('sha256').update(input.email).digest('base64url')}`;
-  if (limited) {
-    const budget = await peekRateLimit(policy, identity);
-    if (budget !== 'unavailable' && !budget.allowed) {
-      throw new RateLimited(budget.resetSeconds, rateLimitHeaders(policy, budget));
-    }
+  const receipt = await takeLoginAttempt(input.email, client.ip);
+  let row: repository.UserRow | null;
+  let valid: boolean;
+  try {
+    row = await repository.findUserByEmail(input.email);
+    valid = row
+      ? await verifyPassword(row.password_hash, input.password)
+      : await verifyAgainstDummy(input.password);
+  } catch (error) {
+    // No password was judged (e.g. the database is down): the attempt costs nothing.
+    if (receipt) await giveBack(receipt);
+    throw error;
   }
-  const row = await repository.findUserByEmail(input.email);
-  const valid = row
-    ? await verifyPassword(row.password_hash, input.password)
-    : await verifyAgainstDummy(input.password);
-  if (!row || !valid) {
-    if (limited) await consumeRateLimit(policy, identity);
-    throw new Unauthenticated('Incorrect e-mail or password.');
-  }
-  if (limited) await resetRateLimit(policy, identity);
+  if (!row || !valid) throw new Unauthenticated('Incorrect e-mail or password.');
+  if (receipt) await giveBack(receipt);
   if (needsRehash(row.password_hash)) {
     await repository.updatePasswordHash(row.id, await hashPassword(input.password));
   }
