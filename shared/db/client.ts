@@ -1,5 +1,7 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import postgres from 'postgres';
-import { getConfig } from '../config.js';
+import { ConfigError, getConfig } from '../config.js';
+import { logger } from '../logger.js';
 import { iamAuthTokenFor } from './iam-auth.js';
 
 export type Sql = postgres.Sql;
@@ -10,28 +12,174 @@ export type Queryable = Sql | TransactionSql;
 let client: Sql | undefined;
 
 /**
- * The postgres.js client of this Lambda instance, created on first use and reused by warm
- * invocations. Settings follow DESIGN.md: `max` from `DB_POOL_MAX` (1 in AWS),
- * `prepare: false` because RDS Proxy pins a session that uses prepared statements
- * (AWS docs, "Avoiding pinning an RDS Proxy"), a short `idle_timeout` so frozen instances do
- * not hold connections, and a bounded `connect_timeout`. With `DATABASE_IAM_AUTH` each new
- * connection presents a fresh IAM token as its password (RDS Proxy with IAM auth).
+ * The database budget of one request: the clients its work used, and whether the budget
+ * has passed (`expired`) or the request has ended (`finished`, after which it bounds nothing).
  */
-export function getSql(): Sql {
-  if (client) return client;
+interface DatabaseDeadline {
+  budgetMs: number;
+  state: 'running' | 'expired' | 'finished';
+  clients: Set<Sql>;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/** The deadline of the request whose async context is running (one per concurrent request). */
+const deadlines = new AsyncLocalStorage<DatabaseDeadline>();
+
+/**
+ * Raised by `getSql()` when the current request's database budget has already passed: the
+ * request must not start new database work. `isDatabaseUnavailable` recognises its `code`.
+ */
+export class DatabaseDeadlineExceeded extends Error {
+  override name = 'DatabaseDeadlineExceeded';
+  readonly code = 'DATABASE_DEADLINE_EXCEEDED';
+  constructor(budgetMs: number) {
+    super(`The request's database budget of ${budgetMs} ms has passed.`);
+  }
+}
+
+/**
+ * What postgres.js learnt about array types (`fetch_types`: it asks `pg_type` on each new
+ * connection) once one connection of this instance has asked. Later connections and
+ * clients reuse it instead of asking again, because postgres.js drops that query's promise:
+ * a connection closed while it runs, as a deadline does to a stalled one, would end the
+ * process with an unhandled rejection (postgres.js issues #1192, #1205).
+ */
+interface ArrayTypes {
+  parsers: Record<number, (value: unknown) => unknown>;
+  serializers: Record<number, (value: unknown) => unknown>;
+  typeArrayMap: Record<number, number>;
+}
+let arrayTypes: ArrayTypes | undefined;
+
+/** The array-type state of `sql`'s options (postgres.js keeps `typeArrayMap` in `shared`). */
+function arrayTypesOf(sql: Sql): ArrayTypes {
+  const options = sql.options as unknown as ArrayTypes & {
+    shared: { typeArrayMap: Record<number, number> };
+  };
+  return {
+    parsers: options.parsers,
+    serializers: options.serializers,
+    typeArrayMap: options.shared.typeArrayMap,
+  };
+}
+
+/** Once `sql` has fetched the array types: keep them, and stop fetching them again. */
+function noteArrayTypes(sql: Sql): void {
+  if (!sql.options.fetch_types) return;
+  const types = arrayTypesOf(sql);
+  if (Object.keys(types.typeArrayMap).length === 0) return;
+  arrayTypes = types;
+  sql.options.fetch_types = false;
+}
+
+function createClient(): Sql {
   const config = getConfig();
-  client = postgres(config.DATABASE_URL, {
+  const url = config.DATABASE_URL;
+  if (!url) throw new ConfigError('DATABASE_URL is not set: this function has no database.');
+  const sql = postgres(url, {
     max: config.DB_POOL_MAX,
     prepare: false,
     idle_timeout: config.DB_IDLE_TIMEOUT_SECONDS,
     connect_timeout: config.DB_CONNECT_TIMEOUT_SECONDS,
-    ...(config.DATABASE_IAM_AUTH
-      ? { password: iamAuthTokenFor(config.DATABASE_URL, config.AWS_REGION) }
-      : {}),
+    fetch_types: !arrayTypes,
+    ...(config.DATABASE_IAM_AUTH ? { password: iamAuthTokenFor(url, config.AWS_REGION) } : {}),
     onnotice: () => {},
-    connection: { application_name: `api-${config.STAGE}` },
+    // Startup parameters: every connection gets them, with no SET statement (which would
+    // pin the session in RDS Proxy). Values in ms (PostgreSQL docs, "Client Connection
+    // Defaults").
+    connection: {
+      application_name: `api-${config.STAGE}`,
+      statement_timeout: config.DB_STATEMENT_TIMEOUT_MS,
+      lock_timeout: config.DB_LOCK_TIMEOUT_MS,
+      idle_in_transaction_session_timeout: config.DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    },
   });
+  if (arrayTypes) {
+    const own = arrayTypesOf(sql);
+    Object.assign(own.parsers, arrayTypes.parsers);
+    Object.assign(own.serializers, arrayTypes.serializers);
+    Object.assign(own.typeArrayMap, arrayTypes.typeArrayMap);
+  }
+  return sql;
+}
+
+/**
+ * The postgres.js client of this Lambda instance, created on first use and reused by warm
+ * invocations. Settings follow DESIGN.md: `max` from `DB_POOL_MAX` (1 in AWS),
+ * `prepare: false` because RDS Proxy pins a session that uses prepared statements
+ * (AWS docs, "Avoiding pinning an RDS Proxy"), a short `idle_timeout` so frozen instances do
+ * not hold connections, a `connect_timeout` inside the request budget, and server-side
+ * `statement_timeout`, `lock_timeout` and `idle_in_transaction_session_timeout` on every
+ * connection. With `DATABASE_IAM_AUTH` each new connection presents a fresh IAM token as its
+ * password (RDS Proxy with IAM auth).
+ *
+ * Inside a request with a database deadline (`startDatabaseDeadline`) the client is noted
+ * as used by that request. Errors: `DatabaseDeadlineExceeded` when that deadline has
+ * passed; `ConfigError` when `DATABASE_URL` is unset.
+ */
+export function getSql(): Sql {
+  const deadline = deadlines.getStore();
+  if (deadline?.state === 'expired') throw new DatabaseDeadlineExceeded(deadline.budgetMs);
+  client ??= createClient();
+  noteArrayTypes(client);
+  if (deadline?.state === 'running') deadline.clients.add(client);
   return client;
+}
+
+/**
+ * Takes `old` out of service: later `getSql()` calls get a new client, and `old` closes
+ * every connection at once (postgres.js `end({ timeout: 0 })`), so its pending queries
+ * reject with `CONNECTION_DESTROYED` instead of waiting on a server that does not answer.
+ */
+function retireClient(old: Sql): void {
+  if (client === old) client = undefined;
+  old.end({ timeout: 0 }).catch(() => {});
+}
+
+/**
+ * Bounds the database work of the rest of the current request (its async context) to
+ * `budgetMs` ms from now, and returns the function that ends the bound; call it when the
+ * request ends. When the budget passes first, the clients the request used are retired
+ * (see `retireClient`): its pending queries, and those of any request sharing such a
+ * client (only the local gateway runs concurrent requests, with `DB_POOL_MAX` > 1), reject
+ * with `CONNECTION_DESTROYED`; further `getSql()` calls of the request throw
+ * `DatabaseDeadlineExceeded`. Both are 503s (`isDatabaseUnavailable`). This is the client
+ * side's own limit: a stopped or partitioned server never sends its `statement_timeout`.
+ */
+export function startDatabaseDeadline(budgetMs: number): () => void {
+  const deadline: DatabaseDeadline = {
+    budgetMs,
+    state: 'running',
+    clients: new Set(),
+    timer: undefined,
+  };
+  deadline.timer = setTimeout(() => {
+    if (deadline.state !== 'running') return;
+    deadline.state = 'expired';
+    if (deadline.clients.size) {
+      logger.warn('database deadline passed; closing the connections the request used', {
+        budget_ms: budgetMs,
+      });
+    }
+    for (const used of deadline.clients) retireClient(used);
+    deadline.clients.clear();
+  }, budgetMs);
+  deadline.timer.unref();
+  deadlines.enterWith(deadline);
+  return () => {
+    clearTimeout(deadline.timer);
+    // Also after expiry: code that runs on in the caller's context (the gateway, a test) is
+    // not this request's database work.
+    deadline.state = 'finished';
+    deadline.clients.clear();
+  };
+}
+
+/** The current request's database budget (ms) and whether it has passed; undefined outside one. */
+export function currentDatabaseDeadline(): { budgetMs: number; expired: boolean } | undefined {
+  const deadline = deadlines.getStore();
+  if (!deadline || deadline.state === 'finished') return undefined;
+  return { budgetMs: deadline.budgetMs, expired: deadline.state === 'expired' };
 }
 
 /** Closes the instance's client (tests and CLI tools; Lambda never needs to). */
@@ -50,6 +198,7 @@ export function withTransaction<T>(work: (tx: TransactionSql) => Promise<T>): Pr
 }
 
 const UNAVAILABLE_CODES = new Set([
+  'DATABASE_DEADLINE_EXCEEDED', // DatabaseDeadlineExceeded
   'ECONNREFUSED',
   'ECONNRESET',
   'ENOTFOUND',
@@ -64,12 +213,16 @@ const UNAVAILABLE_CODES = new Set([
   '57P02', // crash_shutdown
   '57P03', // cannot_connect_now
   '53300', // too_many_connections
+  '57014', // query_canceled: statement_timeout
+  '55P03', // lock_not_available: lock_timeout
+  '25P03', // idle_in_transaction_session_timeout
 ]);
 
 /**
- * True when `error` means the database cannot be reached (network errors, postgres.js
- * connection errors, SQLSTATE class 08 and the shutdown codes of class 57), which the HTTP
- * stack answers with 503 rather than 500.
+ * True when `error` means the database cannot be reached or did not answer in time (network
+ * errors, postgres.js connection errors, SQLSTATE class 08, the shutdown codes of class 57,
+ * the statement, lock and idle-in-transaction timeouts, and `DatabaseDeadlineExceeded`),
+ * which the HTTP stack answers with 503 and `Retry-After` rather than 500.
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
@@ -81,4 +234,19 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 export function isUniqueViolation(error: unknown, constraint?: string): boolean {
   const e = error as { code?: unknown; constraint_name?: unknown } | null;
   return e?.code === '23505' && (constraint === undefined || e.constraint_name === constraint);
+}
+
+/** True when `error` is a PostgreSQL foreign-key violation (SQLSTATE 23503). */
+export function isForeignKeyViolation(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === '23503';
+}
+
+/**
+ * True when PostgreSQL refused a value itself (SQLSTATE class 22, data exception: a number or
+ * date out of range, text it cannot represent). Validation should catch every such input
+ * first; this is the safety net that answers 422 instead of 500 when a rule was missed.
+ */
+export function isDataException(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.length === 5 && code.startsWith('22');
 }
