@@ -1,14 +1,18 @@
+import packageJson from '../../package.json' with { type: 'json' };
 import { buildOpenApiDocument } from '../../shared/docs/openapi.js';
 import { createHandler } from '../../shared/http/handler.js';
 import { routes } from '../../shared/routes.js';
 
+/** The document, built once per instance; `info.version` is the deployed package's version. */
 const document = JSON.stringify(
   buildOpenApiDocument(routes, {
     title: 'Notes API',
-    version: '1.0.0',
+    version: packageJson.version,
     description:
-      'Notes with JWT auth, soft delete and keyset pagination. Errors are RFC 9457 problem ' +
-      'details with a `request_id`. Unknown body fields are rejected (422).',
+      'Notes with JWT auth, soft delete and keyset pagination, and inventory time series. ' +
+      'Errors are RFC 9457 problem details with a `request_id`. Unknown body fields are ' +
+      'rejected (422); no string may contain U+0000 (422). Timestamps in are RFC 3339 (no ' +
+      'offset means UTC), timestamps out are UTC with `Z`.',
   }),
 );
 

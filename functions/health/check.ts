@@ -4,5 +4,6 @@ import { routes } from '../../shared/routes.js';
 
 export const handler = createHandler(routes.healthCheck, async () => {
   const health = await checkHealth();
-  return { status: health.status === 'ok' ? 200 : 503, body: health };
+  if (health.status === 'ok') return { status: 200, body: health };
+  return { status: 503, body: health, headers: { 'Retry-After': '5' } };
 });

@@ -1,10 +1,11 @@
 import { z } from 'zod';
+import { queryInteger, Timestamp, UtcTimestamp } from '../schemas.js';
 
 /** An audit event as it travels on the audit queue (the outbox's `EventMessage`). */
 export const AuditEventMessage = z.object({
   event_id: z.uuid(),
   type: z.string().min(1).max(100),
-  occurred_at: z.iso.datetime({ offset: true }),
+  occurred_at: Timestamp,
   payload: z.object({
     actor_id: z.uuid().nullable(),
     resource_type: z.string().min(1).max(100),
@@ -14,30 +15,42 @@ export const AuditEventMessage = z.object({
 });
 export type AuditEventMessage = z.output<typeof AuditEventMessage>;
 
+const AUDIT_ENTRY_EXAMPLE = {
+  id: 311,
+  event_id: '9b2f4c1a-7e3d-4b8a-a5c6-1d2e3f4a5b6c',
+  action: 'note.archived',
+  actor_id: '0b7e3c52-5d1f-4a8e-b6c2-9f4d2a1e7c30',
+  resource_type: 'note',
+  resource_id: '6f1c2b9e-8d4a-4f3e-9a51-2c7d0b8e4a10',
+  occurred_at: '2024-01-01T10:05:00.000Z',
+  recorded_at: '2024-01-01T10:05:00.412Z',
+  metadata: {},
+};
+
 export const AuditEntry = z
   .object({
-    id: z.int(),
+    id: z.int().min(1),
     event_id: z.uuid(),
     action: z.string(),
     actor_id: z.uuid().nullable(),
     resource_type: z.string(),
     resource_id: z.string(),
-    occurred_at: z.iso.datetime(),
-    recorded_at: z.iso.datetime(),
+    occurred_at: UtcTimestamp,
+    recorded_at: UtcTimestamp,
     metadata: z.record(z.string(), z.unknown()),
   })
-  .meta({ id: 'AuditEntry' });
+  .meta({ id: 'AuditEntry', example: AUDIT_ENTRY_EXAMPLE });
 export type AuditEntry = z.output<typeof AuditEntry>;
 
 export const AuditLogQuery = z.object({
-  action: z.string().min(1).max(100).optional(),
-  actor_id: z.uuid().optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(50),
+  action: z.string().min(1).max(100).optional().meta({ example: 'note.archived' }),
+  actor_id: z.uuid().optional().meta({ example: '0b7e3c52-5d1f-4a8e-b6c2-9f4d2a1e7c30' }),
+  limit: queryInteger(1, 100, 50).meta({ example: 50 }),
   cursor: z.string().max(512).optional(),
 });
 export type AuditLogQuery = z.output<typeof AuditLogQuery>;
 
 export const AuditLogPage = z
   .object({ items: z.array(AuditEntry), next_cursor: z.string().nullable() })
-  .meta({ id: 'AuditLogPage' });
+  .meta({ id: 'AuditLogPage', example: { items: [AUDIT_ENTRY_EXAMPLE], next_cursor: null } });
 export type AuditLogPage = z.output<typeof AuditLogPage>;

@@ -21,9 +21,15 @@ function toEntry(row: repository.AuditRow): AuditEntry {
   };
 }
 
+/** Largest `bigint` (PostgreSQL's `bigserial` ids). */
+const MAX_BIGINT = 9_223_372_036_854_775_807n;
+
 const Cursor = z.strictObject({
   f: z.string().length(16),
-  id: z.string().regex(/^[1-9]\d{0,18}$/),
+  id: z
+    .string()
+    .regex(/^[1-9]\d{0,18}$/)
+    .refine((id) => BigInt(id) <= MAX_BIGINT),
 });
 
 function fingerprint(query: AuditLogQuery): string {

@@ -31,7 +31,8 @@ const cache = new Map<string, string>();
 export async function readDocsAsset(
   name: string,
 ): Promise<{ body: string; contentType: string } | null> {
-  const asset = DOCS_ASSETS[name];
+  // Own keys only: `constructor`, `__proto__` or `toString` are not assets (404, not a crash).
+  const asset = Object.hasOwn(DOCS_ASSETS, name) ? DOCS_ASSETS[name] : undefined;
   if (!asset) return null;
   let body = cache.get(name);
   if (body === undefined) {

@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { isDatabaseUnavailable } from '../db/client.js';
+import { isDatabaseUnavailable, isDataException } from '../db/client.js';
 import { AppError, type ErrorKind, type FieldError } from '../errors.js';
 import { logger } from '../logger.js';
 
@@ -61,7 +61,7 @@ export function problemResponse(
 
 /**
  * Maps any thrown value to a problem response: `AppError` by its kind, an unreachable
- * database or an imminent Lambda timeout to 503, anything else to a 500 that says nothing about the cause (OWASP Error
+ * database or an imminent Lambda timeout to 503, a value PostgreSQL refused (SQLSTATE class 22) to 422, anything else to a 500 that says nothing about the cause (OWASP Error
  * Handling Cheat Sheet); the cause goes to the log only.
  */
 export function errorToProblem(
@@ -76,6 +76,11 @@ export function errorToProblem(
     return problemResponse(503, 'The database is unavailable. Try again shortly.', context, {
       headers: { 'Retry-After': '5' },
     });
+  }
+  if (isDataException(error)) {
+    // A validation rule is missing somewhere: the input reached SQL. Still the client's value.
+    logger.warn('data exception from PostgreSQL', { error: error as Error });
+    return problemResponse(422, 'A value is outside the range the API accepts.', context);
   }
   if ((error as Error | null)?.name === 'TimeoutError') {
     // middy's timeoutEarly: the Lambda is about to hit its timeout (AWS docs, Lambda timeouts).

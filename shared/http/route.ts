@@ -11,10 +11,14 @@ export type AuthRequirement = 'public' | 'user' | 'admin';
 /** A response without a JSON body: nothing (`204`, `201` with no body) or a raw media type. */
 export type RawResponse = { mediaType: string } | null;
 
-/** The schemas of one route's request; `form` is accepted as `application/x-www-form-urlencoded`. */
+/**
+ * The schemas of one route's request; `form` is accepted as `application/x-www-form-urlencoded`.
+ * `headers` names, in lower case, the request headers the route reads (validated, documented).
+ */
 export interface RouteRequest {
   path?: z.ZodType;
   query?: z.ZodType;
+  headers?: z.ZodType;
   body?: z.ZodType;
   form?: z.ZodType;
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { BadRequest } from '../errors.js';
+import { toUtcTimestamp } from '../schemas.js';
 import type { ListNotesQuery } from './schemas.js';
 
 /** Where a page ended: the last row's sort value (text) and id, the keyset tie-breaker. */
@@ -15,17 +16,19 @@ const CursorPayload = z.strictObject({
   i: z.uuid(),
 });
 
-const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
-
 /**
- * A timestamp the database accepts: the shape of `TIMESTAMP`, a real calendar instant (no
- * month 13 or February 30) and year 1 or later (PostgreSQL has no year 0). Anything else
- * would fail the `::timestamptz` cast in the query, a 500 instead of a 400.
+ * A cursor's timestamp in the fixed UTC form of the shared `Timestamp` rule, or null. The
+ * notes query writes `YYYY-MM-DDTHH:MM:SS.ffffffZ`; a tampered value is accepted only if it
+ * is a UTC (`Z`) timestamp that rule accepts, so the `::timestamptz` cast in the query never
+ * fails (month 13, February 30, year 0 or no zone are a 400, not a 500).
  */
-function isTimestamp(value: string): boolean {
-  if (!TIMESTAMP.test(value) || value.startsWith('0000')) return false;
-  const time = Date.parse(value);
-  return !Number.isNaN(time) && new Date(time).toISOString().slice(0, 19) === value.slice(0, 19);
+function cursorTimestamp(value: string): string | null {
+  return value.endsWith('Z') ? toUtcTimestamp(value) : null;
+}
+
+/** A cursor's title, or null when it holds U+0000 (PostgreSQL `text` cannot compare it). */
+function cursorTitle(value: string): string | null {
+  return value.includes('\u0000') ? null : value;
 }
 
 /** A short hash of the filters a cursor belongs to (sort, order, archived, q). */
@@ -41,7 +44,8 @@ export function encodeCursor(query: ListNotesQuery, position: KeysetPosition): s
 }
 
 /**
- * Decodes a cursor made by `encodeCursor` for the same filters.
+ * Decodes a cursor made by `encodeCursor` for the same filters; a timestamp value comes back
+ * in the fixed UTC form (`YYYY-MM-DDTHH:MM:SS.ffffffZ`).
  * Errors: `BadRequest` (400) for a malformed cursor or one made for other filters.
  */
 export function decodeCursor(query: ListNotesQuery, cursor: string): KeysetPosition {
@@ -54,9 +58,9 @@ export function decodeCursor(query: ListNotesQuery, cursor: string): KeysetPosit
   if (payload.f !== fingerprint(query)) {
     throw new BadRequest('The cursor belongs to other filters (sort, order, archived, q).');
   }
-  const valid = query.sort === 'title' ? !payload.v.includes('\u0000') : isTimestamp(payload.v);
-  if (!valid) {
+  const value = query.sort === 'title' ? cursorTitle(payload.v) : cursorTimestamp(payload.v);
+  if (value === null) {
     throw new BadRequest('The cursor is malformed. Use next_cursor from a previous page.');
   }
-  return { value: payload.v, id: payload.i };
+  return { value, id: payload.i };
 }

@@ -1,14 +1,18 @@
 import { z } from 'zod';
 import { Role } from '../auth/tokens.js';
+import { UtcTimestamp } from '../schemas.js';
 
-/** E-mail as an identifier: trimmed, lower-cased, at most 254 chars (RFC 5321 §4.5.3.1.3). */
+/**
+ * E-mail as an identifier: trimmed, lower-cased, at most 254 chars (RFC 5321 §4.5.3.1.3).
+ * Documented as `format: email` (the check runs after trimming, so it is not on the input).
+ */
 export const Email = z
   .string()
   .trim()
   .max(254)
   .pipe(z.email())
   .transform((email) => email.toLowerCase())
-  .meta({ example: 'ada@example.com' });
+  .meta({ format: 'email', example: 'ada@example.com' });
 
 /** 8–128 characters (OWASP Authentication Cheat Sheet: allow long passphrases, cap the length). */
 export const Password = z.string().min(8).max(128).meta({ format: 'password' });
@@ -17,13 +21,19 @@ export const RegisterBody = z
   .strictObject({
     email: Email,
     password: Password,
-    name: z.string().trim().min(1).max(100).optional(),
+    name: z.string().trim().min(1).max(100).optional().meta({ example: 'Ada Lovelace' }),
   })
-  .meta({ id: 'RegisterRequest' });
+  .meta({
+    id: 'RegisterRequest',
+    example: { email: 'ada@example.com', password: 'correct horse battery', name: 'Ada Lovelace' },
+  });
 
 export const LoginBody = z
-  .strictObject({ email: Email, password: z.string().min(1).max(128) })
-  .meta({ id: 'LoginRequest' });
+  .strictObject({ email: Email, password: z.string().min(1).max(128).meta({ format: 'password' }) })
+  .meta({
+    id: 'LoginRequest',
+    example: { email: 'ada@example.com', password: 'correct horse battery' },
+  });
 
 /**
  * OAuth 2.0 password grant form (RFC 6749 §4.3.2), so the docs page's Authorize button
@@ -32,45 +42,98 @@ export const LoginBody = z
 export const LoginForm = z
   .strictObject({
     username: Email,
-    password: z.string().min(1).max(128),
+    password: z.string().min(1).max(128).meta({ format: 'password' }),
     grant_type: z.literal('password').optional(),
     scope: z.string().max(1000).optional(),
     client_id: z.string().max(200).optional(),
     client_secret: z.string().max(200).optional(),
   })
-  .meta({ id: 'LoginForm' });
+  .meta({
+    id: 'LoginForm',
+    example: {
+      username: 'ada@example.com',
+      password: 'correct horse battery',
+      grant_type: 'password',
+    },
+  });
 
 export const User = z
   .object({
     id: z.uuid(),
-    email: z.string(),
+    email: z.email(),
     name: z.string().nullable(),
     role: Role,
-    created_at: z.iso.datetime(),
+    created_at: UtcTimestamp,
   })
-  .meta({ id: 'User' });
+  .meta({
+    id: 'User',
+    example: {
+      id: '0b7e3c52-5d1f-4a8e-b6c2-9f4d2a1e7c30',
+      email: 'ada@example.com',
+      name: 'Ada Lovelace',
+      role: 'user',
+      created_at: '2024-01-01T10:00:00.000Z',
+    },
+  });
 export type User = z.output<typeof User>;
 
 export const TokenResponse = z
   .object({
     access_token: z.string(),
     token_type: z.literal('bearer'),
-    expires_in: z.int().meta({ description: 'Seconds until the access token expires.' }),
+    expires_in: z
+      .int()
+      .min(1)
+      .max(3600)
+      .meta({ description: 'Seconds until the access token expires.' }),
     refresh_token: z.string().meta({
       description: 'Opaque, single use: exchange it at /api/v1/auth/refresh for a new pair.',
     }),
   })
-  .meta({ id: 'TokenResponse' });
+  .meta({
+    id: 'TokenResponse',
+    example: {
+      access_token:
+        'eyJhbGciOiJFUzI1NiIsImtpZCI6ImsxIiwidHlwIjoiYXQrand0In0.eyJzdWIiOiIwYjdlM2M1MiJ9.c2lnbmF0dXJl',
+      token_type: 'bearer',
+      expires_in: 900,
+      refresh_token: 'q3Jc0r5n2a8Xv4Kp9Lw1Tz6Ys7Hb3Md0Nf5Ge2Ua8Vi',
+    },
+  });
 export type TokenResponse = z.output<typeof TokenResponse>;
 
 /** An opaque refresh token as issued (43 base64url chars); a generous bound for the input. */
 const RefreshTokenValue = z.string().min(1).max(200);
 
-export const RefreshBody = z
-  .strictObject({ refresh_token: RefreshTokenValue })
-  .meta({ id: 'RefreshRequest' });
+export const RefreshBody = z.strictObject({ refresh_token: RefreshTokenValue }).meta({
+  id: 'RefreshRequest',
+  example: { refresh_token: 'q3Jc0r5n2a8Xv4Kp9Lw1Tz6Ys7Hb3Md0Nf5Ge2Ua8Vi' },
+});
+
+/**
+ * The OAuth 2.0 refresh grant form (RFC 6749 §6), so the document's OAuth2 `refreshUrl` works
+ * for OAuth clients; client fields are accepted and ignored.
+ */
+export const RefreshForm = z
+  .strictObject({
+    grant_type: z.literal('refresh_token'),
+    refresh_token: RefreshTokenValue,
+    scope: z.string().max(1000).optional(),
+    client_id: z.string().max(200).optional(),
+    client_secret: z.string().max(200).optional(),
+  })
+  .meta({
+    id: 'RefreshForm',
+    example: {
+      grant_type: 'refresh_token',
+      refresh_token: 'q3Jc0r5n2a8Xv4Kp9Lw1Tz6Ys7Hb3Md0Nf5Ge2Ua8Vi',
+    },
+  });
 
 export const LogoutBody = z
   .strictObject({ refresh_token: RefreshTokenValue.optional() })
   .optional()
-  .meta({ id: 'LogoutRequest' });
+  .meta({
+    id: 'LogoutRequest',
+    example: { refresh_token: 'q3Jc0r5n2a8Xv4Kp9Lw1Tz6Ys7Hb3Md0Nf5Ge2Ua8Vi' },
+  });

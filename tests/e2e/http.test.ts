@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import packageJson from '../../package.json' with { type: 'json' };
 import { getSql } from '../../shared/db/client.js';
 import { routeList } from '../../shared/routes.js';
 import { useApi } from '../helpers/api.js';
@@ -138,6 +139,40 @@ describe('operations and docs', () => {
     expect(
       doc.paths['/api/v1/notes'].post.responses['422'].content['application/problem+json'],
     ).toBeDefined();
+    expect(doc.info.version).toBe(packageJson.version);
+    expect(doc.servers).toEqual([expect.objectContaining({ url: '/' })]);
+  });
+
+  it("the OAuth2 flow's URLs take its forms: password grant at tokenUrl, refresh grant at refreshUrl", async () => {
+    const { password } = (await api.get('/openapi.json')).body.components.securitySchemes.oauth2
+      .flows;
+    const user = await createUser(api);
+    const form = 'application/x-www-form-urlencoded';
+    const login = await api.post(password.tokenUrl, {
+      rawBody: new URLSearchParams({
+        grant_type: 'password',
+        username: user.email,
+        password: user.password,
+      }).toString(),
+      contentType: form,
+    });
+    expect(login.status).toBe(200);
+    const refreshed = await api.post(password.refreshUrl, {
+      rawBody: new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: login.body.refresh_token,
+      }).toString(),
+      contentType: form,
+    });
+    expect(refreshed.status).toBe(200);
+    expect(refreshed.body.refresh_token).not.toBe(login.body.refresh_token);
+    const me = await api.get('/api/v1/users/me', { token: refreshed.body.access_token });
+    expect(me.body.id).toBe(user.id);
+    const wrongGrant = await api.post(password.refreshUrl, {
+      rawBody: `grant_type=password&refresh_token=${refreshed.body.refresh_token}`,
+      contentType: form,
+    });
+    expect(wrongGrant.status).toBe(422);
   });
 
   it('/docs and /redoc are HTML whose scripts come from this API (no CDN) and are allowed by their CSP', async () => {

@@ -108,3 +108,29 @@ describe('path templates', () => {
     expect(resolveRoute('GET', '/nowhere')).toBeNull();
   });
 });
+
+describe('errorToProblem', () => {
+  const context = { requestId: 'req-1', instance: '/api/v1/x' };
+
+  it('answers a value PostgreSQL refused (SQLSTATE class 22) with 422, never 500', async () => {
+    const { errorToProblem } = await import('../../shared/http/problem.js');
+    for (const code of ['22003', '22007', '22008', '22P02', '22021']) {
+      const error = Object.assign(new Error('value out of range'), { code });
+      const response = errorToProblem(error, context);
+      expect(response.statusCode, code).toBe(422);
+      expect(JSON.parse(response.body as string)).toMatchObject({
+        status: 422,
+        request_id: 'req-1',
+      });
+      expect(response.body).not.toContain('out of range for type');
+    }
+  });
+
+  it('keeps other errors a bare 500 that leaks nothing', async () => {
+    const { errorToProblem } = await import('../../shared/http/problem.js');
+    const error = Object.assign(new Error('syntax error at or near "x"'), { code: '42601' });
+    const response = errorToProblem(error, context);
+    expect(response.statusCode).toBe(500);
+    expect(response.body).not.toContain('syntax');
+  });
+});
