@@ -2,7 +2,10 @@ import type { Context } from 'aws-lambda';
 import { logger } from '../../shared/logger.js';
 import { relayOutbox } from '../../shared/queue/outbox.js';
 
-/** Scheduled (EventBridge, every minute): publishes outbox rows still unsent. */
+/**
+ * Scheduled (EventBridge, every `outboxRelay.scheduleMinutes`): publishes outbox rows still
+ * unsent, each batch claimed with a lease so no row lock is held while SQS is called.
+ */
 export const handler = async (
   _event: unknown,
   context: Context,

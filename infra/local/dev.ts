@@ -5,6 +5,7 @@
  */
 import { rmSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { outboxRelay, retention } from '../../shared/queue/queues.js';
 import { startGateway } from './gateway.js';
 import { startEventSourceMappings, startLocalQueues } from './sqs.js';
 import { localEnvironment, startLocalCache, startLocalDatabase } from './stack.js';
@@ -57,6 +58,7 @@ Local stack is up (${database.embedded ? 'embedded PostgreSQL in .local/pg' : 'D
   Health    ${base}/health
   JWKS      ${base}/.well-known/jwks.json
   SQS       ${queues.endpoint} (fauxqs; queues: ${Object.keys(queues.urls).join(', ')})
+  Schedules ${outboxRelay.function} every ${outboxRelay.localIntervalSeconds} s, ${retention.function} every ${retention.localIntervalSeconds} s
   Redis     ${
     cache
       ? `${cache.redisUrl} via the Upstash REST bridge ${cache.restUrl}${

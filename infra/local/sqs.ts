@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   DeleteMessageBatchCommand,
   type Message,
@@ -7,7 +8,12 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
-import { outboxRelay, type QueueDefinition, queueList } from '../../shared/queue/queues.js';
+import {
+  outboxRelay,
+  type QueueDefinition,
+  queueList,
+  retention,
+} from '../../shared/queue/queues.js';
 import { lambdaContext, loadHandler } from './lambda.js';
 
 const REGION = 'us-east-1';
@@ -118,16 +124,22 @@ export function toSqsRecord(message: Message, queue: QueueDefinition): SQSRecord
 }
 
 /**
- * The local twin of Lambda's SQS event source mapping plus the relay's schedule: long-polls
- * each queue, invokes its worker with a real SQS event (up to `batchSize` records), deletes
- * the records the worker did not report in `batchItemFailures` (all of them when it throws),
- * and leaves the failures to reappear after the visibility timeout — fauxqs moves them to
- * the DLQ after `maxReceiveCount`. Also runs the outbox relay every few seconds.
- * Returns a `stop()` that waits for the loops to end.
+ * The local twin of Lambda's SQS event source mapping plus the scheduled functions:
+ * long-polls each queue, invokes its worker with a real SQS event (up to `batchSize`
+ * records), deletes the records the worker did not report in `batchItemFailures` (all of
+ * them when it throws), and leaves the failures to reappear after the visibility timeout —
+ * fauxqs moves them to the DLQ after `maxReceiveCount`. Also runs the outbox relay every
+ * few seconds and retention every few minutes (their `localIntervalSeconds`, or the
+ * `relayIntervalMs` / `retentionIntervalMs` given). Returns a `stop()` that waits for the
+ * loops to end.
  */
 export function startEventSourceMappings(
   local: LocalQueues,
-  options: { relayIntervalMs?: number; onError?: (error: unknown) => void } = {},
+  options: {
+    relayIntervalMs?: number;
+    retentionIntervalMs?: number;
+    onError?: (error: unknown) => void;
+  } = {},
 ): { stop(): Promise<void> } {
   let running = true;
   const client = new SQSClient({
@@ -136,7 +148,10 @@ export function startEventSourceMappings(
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     maxAttempts: 1,
   });
-  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  // Pauses end early on stop(), so stopping never waits out a schedule's interval.
+  const stopped = new AbortController();
+  const pause = (ms: number) =>
+    sleep(ms, undefined, { signal: stopped.signal }).catch(() => undefined);
   const report = options.onError ?? (() => {});
 
   const poll = async (queue: QueueDefinition) => {
@@ -182,24 +197,35 @@ export function startEventSourceMappings(
     }
   };
 
-  const relay = async () => {
-    const interval = options.relayIntervalMs ?? outboxRelay.localIntervalSeconds * 1000;
+  /** Invokes the scheduled function `file` every `intervalMs`, like an EventBridge rule. */
+  const schedule = async (file: string, intervalMs: number) => {
     while (running) {
-      await pause(interval);
+      await pause(intervalMs);
       if (!running) break;
       try {
-        const handler = await loadHandler(outboxRelay.function);
-        await handler({ source: 'local.schedule' }, lambdaContext(outboxRelay.function, 60_000));
+        const handler = await loadHandler(file);
+        await handler({ source: 'local.schedule' }, lambdaContext(file, 60_000));
       } catch (error) {
         report(error);
       }
     }
   };
 
-  const loops = [...queueList.map(poll), relay()];
+  const loops = [
+    ...queueList.map(poll),
+    schedule(
+      outboxRelay.function,
+      options.relayIntervalMs ?? outboxRelay.localIntervalSeconds * 1000,
+    ),
+    schedule(
+      retention.function,
+      options.retentionIntervalMs ?? retention.localIntervalSeconds * 1000,
+    ),
+  ];
   return {
     stop: async () => {
       running = false;
+      stopped.abort();
       await Promise.allSettled(loops);
       client.destroy();
     },

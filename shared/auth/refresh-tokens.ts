@@ -74,3 +74,31 @@ export async function revokeRefreshFamily(userId: string, token: string): Promis
     WHERE revoked_at IS NULL AND family_id = (
       SELECT family_id FROM refresh_tokens WHERE token_hash = ${hashToken(token)} AND user_id = ${userId})`;
 }
+
+/**
+ * How long a refresh token row is kept after its family ended (expired, or revoked), in
+ * days. Before that end no token is deleted, used ones included: presenting a used token
+ * again is how reuse is detected and the family revoked (RFC 9700 §4.14.2), so it must
+ * stay for the family's whole lifetime. Afterwards every token of the family is refused
+ * whether its row exists or not; the extra week keeps the trail for investigating a
+ * session incident.
+ */
+export const ENDED_REFRESH_TOKEN_RETENTION_DAYS = 7;
+
+/**
+ * Deletes at most `limit` refresh tokens whose family ended more than
+ * `ENDED_REFRESH_TOKEN_RETENTION_DAYS` ago, oldest first, in one statement (index
+ * `refresh_tokens_ended_idx`); rows locked by a concurrent refresh are left for the next
+ * batch. Returns how many it deleted.
+ */
+export async function purgeEndedRefreshTokens(limit: number): Promise<number> {
+  const result = await getSql()`
+    DELETE FROM refresh_tokens WHERE ctid = ANY(ARRAY(
+      SELECT ctid FROM refresh_tokens
+      WHERE LEAST(family_expires_at, revoked_at)
+            < now() - make_interval(days => ${ENDED_REFRESH_TOKEN_RETENTION_DAYS})
+      ORDER BY LEAST(family_expires_at, revoked_at)
+      LIMIT ${limit}
+      FOR UPDATE SKIP LOCKED))`;
+  return result.count;
+}

@@ -1,94 +1,82 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from '@upstash/redis';
+import { getSql, type Queryable } from '../db/client.js';
 import { RedisUnavailable, withRedis } from './redis.js';
-
-/** Result of the read script: the generation, and the entry when there is one. */
-type ReadScript = { exec(keys: string[], args: string[]): Promise<[string, string?]> };
 
 /** How a read was served: from Redis, from the source after a miss, or around Redis. */
 export type CacheStatus = 'hit' | 'miss' | 'bypass';
 
-/** Generation counters live a day; cached entries (≤ 60 s) never outlive their generation. */
-const GENERATION_TTL_SECONDS = 86_400;
-
-// One round trip: read the scope's generation and the entry stored under it. Both keys
-// share the `{scope}` hash tag, so they sit in one slot on a Redis Cluster too.
-const READ_SCRIPT = `
-local generation = redis.call('GET', KEYS[1]) or '0'
-return {generation, redis.call('GET', ARGV[1] .. generation .. ARGV[2])}
-`;
-
-const scripts = new WeakMap<Redis, ReadScript>();
-
-/** The read script of this client: EVALSHA, falling back to EVAL on NOSCRIPT. */
-function readScript(redis: Redis): ReadScript {
-  let script = scripts.get(redis);
-  if (!script) {
-    script = redis.createScript<[string, string?]>(READ_SCRIPT) as ReadScript;
-    scripts.set(redis, script);
-  }
-  return script;
-}
-
-function keys(scope: string, variant: string) {
-  const hash = createHash('sha256').update(variant).digest('base64url').slice(0, 22);
-  return { generation: `{${scope}}:gen`, prefix: `{${scope}}:g`, suffix: `:${hash}` };
+/**
+ * The current version of `scope` (e.g. `notes:<owner id>`) from PostgreSQL's
+ * `cache_versions`, as a decimal string; `'0'` before the scope's first write. One
+ * primary-key lookup. Writes bump it in their own transaction (a trigger, or
+ * `bumpCacheVersion`), so this is never older than a write that has committed.
+ * Errors: database errors (the caller's request fails like any other read).
+ */
+export async function readCacheVersion(scope: string, sql: Queryable = getSql()): Promise<string> {
+  const [row] = await sql<{ version: string }[]>`
+    SELECT version FROM cache_versions WHERE scope = ${scope}`;
+  return row?.version ?? '0';
 }
 
 /**
- * Cache-aside read of `variant` (a normalised query) within `scope` (e.g. one owner's notes):
- * returns the cached JSON value when there is one for the scope's current generation, else
- * runs `load`, stores its result for `ttlSeconds` and returns it. When Redis is unavailable
- * it just runs `load` (`bypass`). Entries of older generations are never read again, so
- * `invalidate(scope)` drops a whole scope in O(1), without KEYS or SCAN.
+ * Bumps the version of `scope` inside the caller's transaction `sql`, so the write and the
+ * new version commit together: for write paths without a trigger doing it (the notes table
+ * has one). Every entry cached under an older version is never read again.
+ */
+export async function bumpCacheVersion(sql: Queryable, scope: string): Promise<void> {
+  await sql`
+    INSERT INTO cache_versions (scope, version) VALUES (${scope}, 1)
+    ON CONFLICT (scope) DO UPDATE SET version = cache_versions.version + 1`;
+}
+
+/** The Redis key of `variant` in `scope` at `version`: `{<scope>}:v<version>:<hash>`. */
+function entryKey(scope: string, version: string, variant: string): string {
+  const hash = createHash('sha256').update(variant).digest('base64url').slice(0, 22);
+  // The `{scope}` hash tag keeps a scope's entries in one slot on a Redis Cluster.
+  return `{${scope}}:v${version}:${hash}`;
+}
+
+export interface CacheAsideOptions<T> {
+  /** What a version covers, e.g. `notes:<owner id>` (all of one owner's list pages). */
+  scope: string;
+  /** The normalised request within the scope (a query); hashed into the key. */
+  variant: string;
+  /** Lifetime of a stored entry, in seconds. */
+  ttlSeconds: number;
+  /** The scope's current version from the source of truth (e.g. `readCacheVersion`). */
+  version: () => Promise<string>;
+  /** Reads the value from the source of truth; its result must be JSON. */
+  load: () => Promise<T>;
+}
+
+/**
+ * Cache-aside read: gets the scope's current version from the source of truth, then the
+ * entry stored in Redis under that version (one GET); on a miss runs `load` and stores its
+ * result under the same version for `ttlSeconds`. Redis only holds copies: it never decides
+ * what is fresh, so a write that committed while Redis was unreachable is still seen by the
+ * next read. When Redis is unavailable `load` runs directly (`bypass`).
+ * Errors: those of `version` and `load`; Redis failures are never thrown.
  */
 export async function cacheAside<T>(
-  scope: string,
-  variant: string,
-  ttlSeconds: number,
-  load: () => Promise<T>,
+  options: CacheAsideOptions<T>,
 ): Promise<{ value: T; cache: CacheStatus }> {
-  const k = keys(scope, variant);
-  let generation: string;
+  // The version is read before the source: a write committing in between bumps it, so a
+  // value loaded before that write is stored under a version no later read asks for.
+  const key = entryKey(options.scope, await options.version(), options.variant);
   try {
-    const [current, cached] = await withRedis((redis) =>
-      readScript(redis).exec([k.generation], [k.prefix, k.suffix]),
-    );
-    if (cached !== undefined && cached !== null) {
+    const cached = await withRedis((redis) => redis.get<string>(key));
+    if (cached !== null && cached !== undefined) {
       return { value: JSON.parse(cached) as T, cache: 'hit' };
     }
-    generation = current;
   } catch (error) {
-    if (error instanceof RedisUnavailable) return { value: await load(), cache: 'bypass' };
+    if (error instanceof RedisUnavailable) return { value: await options.load(), cache: 'bypass' };
     throw error;
   }
-  // Read the generation before the source: a write that commits meanwhile bumps it, so
-  // this possibly older value is stored under a generation no later read will use.
-  const value = await load();
+  const value = await options.load();
   try {
-    await withRedis((redis) =>
-      redis.set(`${k.prefix}${generation}${k.suffix}`, JSON.stringify(value), { ex: ttlSeconds }),
-    );
+    await withRedis((redis) => redis.set(key, JSON.stringify(value), { ex: options.ttlSeconds }));
   } catch (error) {
     if (!(error instanceof RedisUnavailable)) throw error;
   }
   return { value, cache: 'miss' };
-}
-
-/**
- * Invalidates every cached entry of `scope` by bumping its generation. Call it after the
- * write has committed and before answering. Returns false when Redis was unavailable (the
- * entries then expire by their TTL).
- */
-export async function invalidate(scope: string): Promise<boolean> {
-  const key = keys(scope, '').generation;
-  try {
-    await withRedis((redis) =>
-      redis.pipeline().incr(key).expire(key, GENERATION_TTL_SECONDS).exec(),
-    );
-    return true;
-  } catch (error) {
-    if (error instanceof RedisUnavailable) return false;
-    throw error;
-  }
 }

@@ -1,6 +1,6 @@
-import { type CacheStatus, cacheAside, invalidate } from '../cache/cache-aside.js';
+import { type CacheStatus, cacheAside, readCacheVersion } from '../cache/cache-aside.js';
 import { getConfig } from '../config.js';
-import { withTransaction } from '../db/client.js';
+import { isForeignKeyViolation, withTransaction } from '../db/client.js';
 import { Conflict, NotFound, PreconditionFailed } from '../errors.js';
 import { addToOutbox, publishNow } from '../queue/outbox.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
@@ -26,25 +26,29 @@ export function toNote(row: NoteRow): Note {
 
 const NOT_FOUND = 'No note with this id.';
 
-/** Cache scope of one owner's note lists. */
-const cacheScope = (ownerId: string) => `notes:${ownerId}`;
+/**
+ * Cache scope of one owner's note lists. Its version is bumped by the notes table's
+ * triggers (`'notes:' || owner_id`, migration 1763800000006) in the transaction of every
+ * write, so no write path can forget it; the id in the canonical lower-case form PostgreSQL
+ * prints.
+ */
+const cacheScope = (ownerId: string) => `notes:${ownerId.toLowerCase()}`;
 
 /**
- * Drops the owner's cached list pages. Every write calls it after commit and before it
- * returns, so no list read after a write's response can see the state before it.
+ * Creates a note for `ownerId`. Like every note write, it moves the owner's list cache to a
+ * new version in its own statement (a trigger), so later list reads never see the old list.
  */
-function invalidateLists(ownerId: string): Promise<boolean> {
-  return invalidate(cacheScope(ownerId));
-}
-
-/** Creates a note for `ownerId`. */
 export async function createNote(
   ownerId: string,
   input: { title: string; content: string },
 ): Promise<Note> {
-  const note = toNote(await repository.insertNote(ownerId, input));
-  await invalidateLists(ownerId);
-  return note;
+  try {
+    return toNote(await repository.insertNote(ownerId, input));
+  } catch (error) {
+    // A still-valid access token of an account deleted since: as GET /users/me answers.
+    if (isForeignKeyViolation(error)) throw new NotFound('The account no longer exists.');
+    throw error;
+  }
 }
 
 /** The owner's note, archived or not. Errors: `NotFound` (also for another user's note). */
@@ -68,10 +72,7 @@ export async function updateNote(
   expected: ExpectedVersions,
 ): Promise<Note> {
   const row = await repository.updateActiveNote(ownerId, id, changes, expected);
-  if (row) {
-    await invalidateLists(ownerId);
-    return toNote(row);
-  }
+  if (row) return toNote(row);
   const current = await repository.findNote(ownerId, id);
   if (!current) throw new NotFound(NOT_FOUND);
   if (expected && !expected.includes(current.version)) throw new PreconditionFailed();
@@ -82,8 +83,8 @@ export async function updateNote(
 
 /**
  * Archives or restores a note and, in the same transaction, adds its audit event to the
- * outbox (`note.archived` / `note.restored`); after commit it drops the owner's cached
- * lists and publishes the event (best effort; the relay retries). Returns the changed row,
+ * outbox (`note.archived` / `note.restored`); after commit it publishes the event (best
+ * effort; the relay retries). Returns the changed row,
  * or null when the note was already in that state (then nothing is emitted).
  */
 async function setArchived(
@@ -109,7 +110,6 @@ async function setArchived(
     return { row, eventId };
   });
   if (!result) return null;
-  await invalidateLists(ownerId);
   await publishNow([result.eventId]);
   return result.row;
 }
@@ -139,7 +139,8 @@ export async function restoreNote(ownerId: string, id: string): Promise<Note> {
 /**
  * One page of the owner's notes, keyset-paginated (stable under ties: `id` breaks them),
  * served cache-aside from Redis per owner and normalised query (TTL
- * `NOTES_CACHE_TTL_SECONDS`); `cache` says whether it was a hit, a miss or bypassed Redis.
+ * `NOTES_CACHE_TTL_SECONDS`), under the owner's list version read from PostgreSQL first;
+ * `cache` says whether it was a hit, a miss or bypassed Redis.
  * Errors: `BadRequest` for a malformed cursor or one from other filters.
  */
 export async function listNotes(
@@ -155,12 +156,14 @@ export async function listNotes(
     query.sort,
     query.order,
   ]);
-  const { value, cache } = await cacheAside(
-    cacheScope(ownerId),
+  const scope = cacheScope(ownerId);
+  const { value, cache } = await cacheAside({
+    scope,
     variant,
-    getConfig().NOTES_CACHE_TTL_SECONDS,
-    () => readPage(ownerId, query, after),
-  );
+    ttlSeconds: getConfig().NOTES_CACHE_TTL_SECONDS,
+    version: () => readCacheVersion(scope),
+    load: () => readPage(ownerId, query, after),
+  });
   return { page: value, cache };
 }
 

@@ -50,4 +50,27 @@ export const outboxRelay = {
   localIntervalSeconds: 3,
   /** Rows per batch (an SQS SendMessageBatch holds at most 10). */
   batchSize: 10,
+  /**
+   * How long a publisher's claim on a row lasts, in seconds: well above the longest SQS call
+   * (2.5 s connect + request timeouts, shared/queue/sqs.ts) plus recording the outcome, so a
+   * live publisher never loses its rows to another; a crashed one delays them this long.
+   */
+  leaseSeconds: 30,
+} as const;
+
+/**
+ * The scheduled purge of rows kept only for a while (functions/workers/retention.ts):
+ * published outbox rows and ended refresh tokens. Each table's period is beside its rules.
+ */
+export const retention = {
+  function: 'workers/retention',
+  /** EventBridge schedule in AWS: hourly keeps each run's backlog small. */
+  scheduleMinutes: 60,
+  /** Interval of the local cloud's timer (a dev database grows slowly). */
+  localIntervalSeconds: 300,
+  /**
+   * Rows per DELETE: each batch is its own short statement, so locks, WAL and replication
+   * lag stay small, and a run stops cleanly at its time budget.
+   */
+  batchSize: 1000,
 } as const;

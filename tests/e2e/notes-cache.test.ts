@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { getRedis } from '../../shared/cache/redis.js';
+import { getSql } from '../../shared/db/client.js';
 import { useApi } from '../helpers/api.js';
 import { createUser, type TestUser } from '../helpers/users.js';
 
@@ -22,22 +23,52 @@ describe('notes list cache (cache-aside in Redis)', () => {
     expect((await list(user, { limit: 5 })).headers.get('x-cache')).toBe('hit');
   });
 
-  it('keeps entries at most NOTES_CACHE_TTL_SECONDS (≤ 60 s) and never uses KEYS or SCAN', async () => {
+  it('keeps entries at most NOTES_CACHE_TTL_SECONDS (≤ 60 s) under the version from PostgreSQL', async () => {
     const user = await createUser(api);
+    await api.post('/api/v1/notes', { token: user.token, body: { title: 'one' } });
     await list(user);
     const redis = await getRedis();
     if (!redis) throw new Error('the suite runs with Redis');
-    const generation = `{notes:${user.id}}:gen`;
-    const current = (await redis.get<string>(generation)) ?? '0';
-    // The entry's key is `{notes:<owner>}:g<generation>:<hash>`; find it through the page's own key space.
+    const [row] = await getSql()<{ version: string }[]>`
+      SELECT version FROM cache_versions WHERE scope = ${`notes:${user.id}`}`;
+    expect(Number(row?.version)).toBeGreaterThanOrEqual(1);
+    // The entry's key is `{notes:<owner>}:v<version>:<hash>`; find it through the page's own key space.
     const [, keys] = await redis.scan(0, {
-      match: `{notes:${user.id}}:g${current}:*`,
+      match: `{notes:${user.id}}:v${row?.version}:*`,
       count: 1000,
     });
     expect(keys).toHaveLength(1);
     const ttl = await redis.ttl(keys[0] as string);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(60);
+  });
+
+  it('a write that bypasses the service (plain SQL) still moves readers to a fresh page', async () => {
+    const user = await createUser(api);
+    const created = await api.post('/api/v1/notes', { token: user.token, body: { title: 'old' } });
+    await list(user);
+    expect((await list(user)).headers.get('x-cache')).toBe('hit');
+    await getSql()`UPDATE notes SET title = 'renamed by hand' WHERE id = ${created.body.id}`;
+    const after = await list(user);
+    expect(after.headers.get('x-cache')).toBe('miss');
+    expect(titles(after.body)).toEqual(['renamed by hand']);
+    await getSql()`DELETE FROM notes WHERE id = ${created.body.id}`;
+    expect(titles((await list(user)).body)).toEqual([]);
+  });
+
+  it('a write that rolls back leaves the version, and the cached page, as they were', async () => {
+    const user = await createUser(api);
+    await api.post('/api/v1/notes', { token: user.token, body: { title: 'kept' } });
+    await list(user);
+    await getSql()
+      .begin(async (tx) => {
+        await tx`INSERT INTO notes (owner_id, title) VALUES (${user.id}, 'rolled back')`;
+        throw new Error('abort');
+      })
+      .catch(() => undefined);
+    const after = await list(user);
+    expect(after.headers.get('x-cache')).toBe('hit');
+    expect(titles(after.body)).toEqual(['kept']);
   });
 
   it('every kind of write invalidates the owner’s pages before it answers', async () => {
