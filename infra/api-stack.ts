@@ -3,16 +3,17 @@ import { fileURLToPath } from 'node:url';
 import { CfnOutput, Duration, SecretValue, Stack, type StackProps } from 'aws-cdk-lib';
 import {
   type CfnStage,
-  CorsHttpMethod,
+  type CorsHttpMethod,
   DomainName,
   HttpApi,
-  type HttpMethod,
+  HttpMethod,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
 import { SubnetType } from 'aws-cdk-lib/aws-ec2';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -22,11 +23,18 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Trigger } from 'aws-cdk-lib/triggers';
 import type { Construct } from 'constructs';
 import type { RouteDefinition } from '../shared/http/route.js';
-import { outboxRelay, type QueueName, queueList } from '../shared/queue/queues.js';
+import { outboxRelay, type QueueName, queueList, retention } from '../shared/queue/queues.js';
 import { fallbackRoute, routeList } from '../shared/routes.js';
 import { Cache } from './cache.js';
+import { corsPolicy } from './cors.js';
 import { ADMIN_USER, APP_USER, Database } from './database.js';
-import { bundlingFor, deployFunctions } from './functions.js';
+import {
+  bundlingFor,
+  databaseOnly,
+  deployFunctions,
+  type FunctionNeeds,
+  routeNeeds,
+} from './functions.js';
 import { Network } from './network.js';
 import { Observability } from './observability.js';
 import type { StageConfig } from './stages.js';
@@ -45,12 +53,17 @@ export interface ApiStackProps extends StackProps {
   stage: StageConfig;
 }
 
+/** Timeout of the retention purge: hourly runs, each purging in batches until this is near. */
+const RETENTION_TIMEOUT = Duration.minutes(5);
+
 /**
  * One stage of the product: an HTTP API with one Lambda per route-table entry (plus the
  * `$default` fallback), the SQS queues of `shared/queue/queues.ts` with DLQs and workers,
- * the outbox relay on a schedule, in a VPC with RDS PostgreSQL behind RDS Proxy and the
- * Redis cache; migrations run by a trigger before the functions are updated; the JWT
- * signing keys in a secret that Secrets Manager rotates; alarms and a dashboard.
+ * the outbox relay and the retention purge on schedules, in a VPC with RDS PostgreSQL behind
+ * RDS Proxy and the Redis cache; migrations run by a trigger before the functions are
+ * updated; the JWT signing keys in a secret that Secrets Manager rotates, their public keys
+ * in a second secret; alarms and a dashboard. Each function is granted only what its
+ * route-table entry (or worker definition) says it uses (`FunctionNeeds`).
  */
 export class ApiStack extends Stack {
   readonly functions = new Map<string, NodejsFunction>();
@@ -68,9 +81,17 @@ export class ApiStack extends Stack {
     const cache = new Cache(this, 'Cache', { stage, vpc });
     cache.allowFrom(functionSecurityGroup);
 
+    // The PRIVATE signing keys: only the functions that sign tokens (and the rotation) read
+    // them. Verifiers read the PUBLIC keys, which the rotation publishes to a second secret
+    // before a new key may sign. Both empty until the first rotation, which runs when the
+    // schedule is created.
     const signingKeys = new Secret(this, 'JwtSigningKeys', {
-      description: `JWT signing keys (JWK Set) of ${id}; rotated by Secrets Manager`,
-      // Empty until the first rotation, which runs when the schedule is created.
+      description: `JWT signing keys (private JWK Set) of ${id}; rotated by Secrets Manager`,
+      secretStringValue: SecretValue.unsafePlainText(JSON.stringify({ keys: [] })),
+      removalPolicy: stage.removalPolicy,
+    });
+    const publicKeys = new Secret(this, 'JwtPublicKeys', {
+      description: `JWT public keys (JWK Set, no private key) of ${id}; written by the signing keys' rotation`,
       secretStringValue: SecretValue.unsafePlainText(JSON.stringify({ keys: [] })),
       removalPolicy: stage.removalPolicy,
     });
@@ -145,37 +166,48 @@ export class ApiStack extends Stack {
       return fn;
     };
 
-    /** A function of the API or a worker: in the VPC, the database as the app user, Redis, keys. */
+    /**
+     * A function of the API or a worker with exactly what `needs` says: the database as the
+     * app user (`DATABASE_URL`, `rds-db:connect`, the VPC), the Redis secret (and the VPC when
+     * the cache is inside it), the private signing keys or the public keys (with the claims
+     * tokens carry), and send rights on its queues. Nothing else: no grant, variable or
+     * network placement it does not use.
+     */
     const makeFunction = (
       file: string,
-      options: { timeout?: Duration; publishes?: QueueName[] } = {},
+      needs: FunctionNeeds,
+      options: { timeout?: Duration } = {},
     ) => {
-      const environment: Record<string, string> = {
-        DB_POOL_MAX: '1',
-        DATABASE_IAM_AUTH: 'true',
-        JWT_ISSUER: stage.issuer,
-        JWT_AUDIENCE: 'notes-api',
-        JWT_SIGNING_KEYS_SECRET_ARN: signingKeys.secretArn,
-        REDIS_REST_SECRET_ARN: cache.secret.secretArn,
-      };
-      for (const queue of options.publishes ?? []) {
+      const environment: Record<string, string> = {};
+      if (needs.database) {
+        environment.DB_POOL_MAX = '1';
+        environment.DATABASE_IAM_AUTH = 'true';
+      }
+      if (needs.tokenClaims) {
+        environment.JWT_ISSUER = stage.issuer;
+        environment.JWT_AUDIENCE = 'notes-api';
+      }
+      if (needs.signingKeys) environment.JWT_SIGNING_KEYS_SECRET_ARN = signingKeys.secretArn;
+      if (needs.publicKeys) environment.JWT_PUBLIC_KEYS_SECRET_ARN = publicKeys.secretArn;
+      if (needs.redis) environment.REDIS_REST_SECRET_ARN = cache.secret.secretArn;
+      for (const queue of needs.publishes) {
         environment[`${queue.toUpperCase()}_QUEUE_URL`] = (queues.get(queue) as Queue).queueUrl;
       }
       const fn = bundledFunction(file, {
         timeout: options.timeout,
         environment,
-        inVpc: true,
+        inVpc: needs.database || (needs.redis && cache.inVpc),
         reservedConcurrency: stage.reservedConcurrency,
       });
-      fn.addEnvironment('DATABASE_URL', database.connect(fn, APP_USER));
-      signingKeys.grantRead(fn);
-      cache.secret.grantRead(fn);
-      for (const queue of options.publishes ?? [])
-        (queues.get(queue) as Queue).grantSendMessages(fn);
+      if (needs.database) fn.addEnvironment('DATABASE_URL', database.connect(fn, APP_USER));
+      if (needs.signingKeys) signingKeys.grantRead(fn);
+      if (needs.publicKeys) publicKeys.grantRead(fn);
+      if (needs.redis) cache.secret.grantRead(fn);
+      for (const queue of needs.publishes) (queues.get(queue) as Queue).grantSendMessages(fn);
       return fn;
     };
 
-    const fallback = makeFunction(fallbackRoute.function);
+    const fallback = makeFunction(fallbackRoute.function, routeNeeds(fallbackRoute));
     const domainName = stage.customDomain
       ? new DomainName(this, 'DomainName', {
           domainName: stage.customDomain.domainName,
@@ -191,21 +223,12 @@ export class ApiStack extends Stack {
       defaultIntegration: new HttpLambdaIntegration('FallbackIntegration', fallback),
       ...(domainName ? { defaultDomainMapping: { domainName } } : {}),
       corsPreflight: {
+        // The policy the local gateway also serves (infra/cors.ts); origins are per stage.
         allowOrigins: stage.corsOrigins,
-        allowMethods: [CorsHttpMethod.ANY],
-        allowHeaders: ['authorization', 'content-type', 'if-match', 'x-request-id'],
-        exposeHeaders: [
-          'etag',
-          'location',
-          'x-request-id',
-          'x-cache',
-          'retry-after',
-          'ratelimit-limit',
-          'ratelimit-remaining',
-          'ratelimit-reset',
-          'ratelimit-policy',
-        ],
-        maxAge: Duration.hours(1),
+        allowMethods: corsPolicy.allowMethods.map((method) => method as CorsHttpMethod),
+        allowHeaders: [...corsPolicy.allowHeaders],
+        exposeHeaders: [...corsPolicy.exposeHeaders],
+        maxAge: Duration.seconds(corsPolicy.maxAgeSeconds),
       },
     });
     const accessLogs = new LogGroup(this, 'ApiAccessLogs', {
@@ -236,19 +259,18 @@ export class ApiStack extends Stack {
     }
 
     for (const route of routeList as RouteDefinition[]) {
-      const fn = makeFunction(
-        route.function,
-        route.publishes ? { publishes: route.publishes } : {},
-      );
+      const fn = makeFunction(route.function, routeNeeds(route));
       api.addRoutes({
         path: route.path,
-        methods: [route.method as HttpMethod],
+        // HTTP APIs match methods exactly: every GET route also answers HEAD (RFC 9110 §9.3.2).
+        methods:
+          route.method === 'GET' ? [HttpMethod.GET, HttpMethod.HEAD] : [route.method as HttpMethod],
         integration: new HttpLambdaIntegration(`${logicalName(route.function)}Integration`, fn),
       });
     }
 
     for (const definition of queueList) {
-      const worker = makeFunction(definition.worker, {
+      const worker = makeFunction(definition.worker, databaseOnly, {
         timeout: Duration.seconds(definition.workerTimeoutSeconds),
       });
       worker.addEventSource(
@@ -260,14 +282,23 @@ export class ApiStack extends Stack {
       );
     }
 
-    const relay = makeFunction(outboxRelay.function, {
-      timeout: Duration.seconds(60),
-      publishes: queueList.map((q) => q.name as QueueName),
-    });
-    new Rule(this, 'OutboxRelaySchedule', {
-      schedule: Schedule.rate(Duration.minutes(outboxRelay.scheduleMinutes)),
-      targets: [new LambdaFunction(relay)],
-    });
+    // Scheduled: the outbox relay (database, and every queue it publishes to) and the
+    // retention purge (database only), each on its EventBridge rate.
+    const scheduled: [typeof outboxRelay | typeof retention, FunctionNeeds, Duration][] = [
+      [
+        outboxRelay,
+        { ...databaseOnly, publishes: queueList.map((q) => q.name as QueueName) },
+        Duration.seconds(60),
+      ],
+      [retention, databaseOnly, RETENTION_TIMEOUT],
+    ];
+    for (const [definition, needs, timeout] of scheduled) {
+      const fn = makeFunction(definition.function, needs, { timeout });
+      new Rule(this, `${logicalName(definition.function.replace(/^workers\//, ''))}Schedule`, {
+        schedule: Schedule.rate(Duration.minutes(definition.scheduleMinutes)),
+        targets: [new LambdaFunction(fn)],
+      });
+    }
 
     // Migrations: run on create and whenever the function (its bundled migrations) changes,
     // after the database and before any function that uses the schema is created or updated.
@@ -290,9 +321,19 @@ export class ApiStack extends Stack {
     });
 
     // Signing keys: the first key at creation (rotateImmediatelyOnUpdate), then every N days.
+    // The rotation (Secrets Manager grants it the private secret's rotation actions) also
+    // publishes the public keys, then waits about 70 s before the new key may sign.
     const rotateKeys = bundledFunction(deployFunctions.rotateSigningKeys, {
-      timeout: Duration.minutes(1),
+      timeout: Duration.minutes(3),
+      environment: { JWT_PUBLIC_KEYS_SECRET_ARN: publicKeys.secretArn },
     });
+    publicKeys.grantRead(rotateKeys);
+    rotateKeys.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['secretsmanager:PutSecretValue'],
+        resources: [publicKeys.secretArn],
+      }),
+    );
     signingKeys.addRotationSchedule('Rotation', {
       rotationLambda: rotateKeys,
       automaticallyAfter: Duration.days(stage.signingKeyRotationDays),
@@ -317,6 +358,7 @@ export class ApiStack extends Stack {
     new CfnOutput(this, 'AlarmTopicArn', { value: observability.topic.topicArn });
     new CfnOutput(this, 'DashboardName', { value: observability.dashboardName });
     new CfnOutput(this, 'SigningKeysSecretArn', { value: signingKeys.secretArn });
+    new CfnOutput(this, 'PublicKeysSecretArn', { value: publicKeys.secretArn });
     new CfnOutput(this, 'DatabaseProxyEndpoint', { value: database.proxy.endpoint });
     new CfnOutput(this, 'DatabaseAdminSecretArn', { value: database.adminSecret.secretArn });
     new CfnOutput(this, 'RedisSecretArn', { value: cache.secret.secretArn });

@@ -38,11 +38,18 @@ export const BRIDGE_IMAGE =
 export class Cache extends Construct {
   /** `{"url", "token"}` of the Upstash REST endpoint. */
   readonly secret: ISecret;
+  /**
+   * Whether the endpoint is reachable only from inside the VPC (`elasticache`: the bridge's
+   * internal balancer), so a function that uses Redis must be placed there; `upstash` is
+   * reached over the internet, from anywhere.
+   */
+  readonly inVpc: boolean;
   private readonly loadBalancer?: ApplicationLoadBalancer;
 
   constructor(scope: Construct, id: string, props: { stage: StageConfig; vpc: Vpc }) {
     super(scope, id);
     const { stage, vpc } = props;
+    this.inVpc = stage.cache.mode === 'elasticache';
 
     if (stage.cache.mode === 'upstash') {
       this.secret = new Secret(this, 'UpstashSecret', {

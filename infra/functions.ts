@@ -4,8 +4,9 @@ import { fileURLToPath } from 'node:url';
 import type { BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { DOCS_ASSETS } from '../shared/docs/pages.js';
-import { outboxRelay, queueList } from '../shared/queue/queues.js';
-import { fallbackRoute, routeList } from '../shared/routes.js';
+import type { RouteDefinition } from '../shared/http/route.js';
+import { outboxRelay, type QueueName, queueList, retention } from '../shared/queue/queues.js';
+import { fallbackRoute, routeList, routes } from '../shared/routes.js';
 
 /** Deploy-time functions: the migration trigger and the signing keys' rotation. */
 export const deployFunctions = {
@@ -13,18 +14,69 @@ export const deployFunctions = {
   rotateSigningKeys: 'deploy/rotate-signing-keys',
 } as const;
 
-/** Every function file the stack deploys: routes, fallback, workers, relay, deploy-time. */
+/** Scheduled functions (EventBridge rules): the outbox relay and the retention purge. */
+export const scheduledFunctions = [outboxRelay, retention] as const;
+
+/** Every function file the stack deploys: routes, fallback, workers, scheduled, deploy-time. */
 export function functionFiles(): string[] {
   return [
     ...new Set([
       ...routeList.map((r) => r.function),
       fallbackRoute.function,
       ...queueList.map((q) => q.worker),
-      outboxRelay.function,
+      ...scheduledFunctions.map((s) => s.function),
       ...Object.values(deployFunctions),
     ]),
   ];
 }
+
+/**
+ * What a runtime function uses, hence all CDK grants it (its IAM policy, environment and
+ * VPC placement; DESIGN.md § One route table): nothing else.
+ */
+export interface FunctionNeeds {
+  /** PostgreSQL as the application role: `rds-db:connect`, `DATABASE_URL`, the VPC. */
+  database: boolean;
+  /** The Redis cache: its secret, and the VPC when the cache lives inside it. */
+  redis: boolean;
+  /** Signs access tokens: may read the PRIVATE signing keys. */
+  signingKeys: boolean;
+  /** Reads the PUBLIC keys: verifies access tokens or serves the JWKS. */
+  publicKeys: boolean;
+  /** Pins or sets `iss` and `aud` (signs or verifies tokens). */
+  tokenClaims: boolean;
+  /** Queues it sends to. */
+  publishes: QueueName[];
+}
+
+/**
+ * A route's needs, from its route-table entry: its `database` flag; Redis for its rate limit
+ * (every route but the health probes), for the deny list every signed-in route checks, and
+ * for the readiness probe; the private keys only with `signsTokens`; the public keys on
+ * signed-in routes and the JWKS route; the queues it `publishes` to.
+ */
+export function routeNeeds(route: RouteDefinition): FunctionNeeds {
+  const verifies = route.auth !== 'public';
+  const signs = route.signsTokens === true;
+  return {
+    database: route.database,
+    redis: route.rateLimit !== null || verifies || route.function === routes.healthCheck.function,
+    signingKeys: signs,
+    publicKeys: verifies || route.function === routes.jwks.function,
+    tokenClaims: verifies || signs,
+    publishes: [...(route.publishes ?? [])],
+  };
+}
+
+/** Needs of a function that only uses the database (workers, the retention purge). */
+export const databaseOnly: FunctionNeeds = {
+  database: true,
+  redis: false,
+  signingKeys: false,
+  publicKeys: false,
+  tokenClaims: false,
+  publishes: [],
+};
 
 /**
  * Handlers that load `@node-rs/argon2` (through the users service): a native package that

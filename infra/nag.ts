@@ -88,6 +88,13 @@ function acknowledgeNagFindings(stack: ApiStack): void {
     );
   }
 
+  // Keys.
+  ack(
+    find('JwtPublicKeys'),
+    'SMG4',
+    'Holds only the public keys of the JWT signing keys; the rotation of the signing keys secret writes it (publishing each new public key before it signs), so it has no rotation of its own.',
+  );
+
   // Cache.
   ack(
     find('Cache/UpstashSecret'),

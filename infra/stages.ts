@@ -21,7 +21,12 @@ export interface StageConfig {
   region?: string;
   /** Memory of each API function, MB (CPU scales with it). */
   memoryMb: number;
-  /** Timeout of each API function (API Gateway waits at most 30 s). */
+  /**
+   * Timeout of each HTTP function: 10–29 s. Well above the per-request deadline of the
+   * database work (`REQUEST_DEADLINE_MS`, 2.5 s by default), so a stalled dependency ends in
+   * the function's own 503 with `Retry-After`, never in a Lambda timeout; below API Gateway's
+   * 30 s. `stageConfig` refuses anything else.
+   */
   timeout: Duration;
   logRetention: RetentionDays;
   /** What happens to stateful resources (database, secrets, queues) on stack deletion. */
@@ -145,7 +150,8 @@ export const stages: Record<string, StageConfig> = {
 
 /**
  * The stage named by `-c stage=<name>` (default `dev`), with an optional custom domain from
- * `-c domainName=… -c certificateArn=…`. Errors: unknown stage, half a custom domain.
+ * `-c domainName=… -c certificateArn=…`. Errors: unknown stage, a function timeout outside
+ * 10–29 s, half a custom domain.
  */
 export function stageConfig(
   name: string | undefined,
@@ -153,6 +159,10 @@ export function stageConfig(
 ): StageConfig {
   const stage = stages[name ?? 'dev'];
   if (!stage) throw new Error(`Unknown stage "${name}". Known: ${Object.keys(stages).join(', ')}.`);
+  const timeout = stage.timeout.toSeconds();
+  if (timeout < 10 || timeout >= 30) {
+    throw new Error(`Stage ${stage.name}: the function timeout must be 10–29 s, not ${timeout} s.`);
+  }
   const { domainName, certificateArn } = context;
   if (!domainName !== !certificateArn) {
     throw new Error('A custom domain needs both -c domainName=… and -c certificateArn=….');

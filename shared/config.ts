@@ -30,26 +30,80 @@ const databaseVariables = {
  */
 const Environment = z
   .object({
-    /** Deployment stage: `local` for the local cloud and tests, else the CDK stage name. */
+    /**
+     * Deployment stage, required: `local` for the local cloud, its CLI scripts and the tests,
+     * else the CDK stage name. No default: a deployed function that lost the variable must not
+     * run as `local` (which turns rate limits off); in Lambda it refuses to start (see below).
+     */
     STAGE: z
-      .string()
-      .regex(/^[a-z][a-z0-9-]{0,20}$/)
-      .default('local'),
+      .string({
+        error: (issue) =>
+          issue.input === undefined
+            ? 'is required: the deployment stage (`local` for the local cloud and tests, else the CDK stage name)'
+            : undefined,
+      })
+      .regex(/^[a-z][a-z0-9-]{0,20}$/, 'must be a lower-case letter, then up to 20 of a-z, 0-9, -'),
     ...databaseVariables,
+    /** Set only on functions that use the database (CDK grants per route), so optional here. */
+    DATABASE_URL: databaseVariables.DATABASE_URL.optional(),
     /** Connections per Lambda instance. 1 in AWS (one request at a time per instance). */
     DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(1),
     /** Seconds before an unused connection is closed (postgres.js `idle_timeout`). */
     DB_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(0).max(3600).default(20),
-    /** Seconds to wait for a new connection (postgres.js `connect_timeout`). */
-    DB_CONNECT_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(60).default(5),
-    /** `iss` claim of access tokens (RFC 7519 §4.1.1). */
-    JWT_ISSUER: z.string().min(1),
-    /** `aud` claim of access tokens (RFC 7519 §4.1.3). */
-    JWT_AUDIENCE: z.string().min(1),
-    /** JSON JWK Set holding the private signing keys; the first key signs. Local and tests. */
+    /**
+     * Seconds to open a new connection: TCP, TLS, startup and authentication (postgres.js
+     * `connect_timeout`; fractions allowed). Below `REQUEST_DEADLINE_MS`, so a server that
+     * does not let us in is a `CONNECT_TIMEOUT` (503) inside the request's budget.
+     */
+    DB_CONNECT_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(60).default(1.5),
+    /**
+     * Server-side limit of one statement, in ms (PostgreSQL `statement_timeout`, sent as a
+     * startup parameter of every connection). Below `REQUEST_DEADLINE_MS`, so a slow but
+     * responsive server cancels the statement (SQLSTATE 57014, a 503) before the deadline.
+     */
+    DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(1500),
+    /** Longest wait for a lock, in ms (PostgreSQL `lock_timeout`; SQLSTATE 55P03, a 503). */
+    DB_LOCK_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(1000),
+    /**
+     * Longest a session may sit idle inside an open transaction, in ms (PostgreSQL
+     * `idle_in_transaction_session_timeout`): the server then ends the session and frees its
+     * locks, e.g. when the client vanished mid-transaction. Well above any pause our own code
+     * makes inside a transaction (none waits on another service there).
+     */
+    DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: z.coerce
+      .number()
+      .int()
+      .min(1000)
+      .max(3_600_000)
+      .default(10_000),
+    /**
+     * Budget of one HTTP request for its database work, in ms from the request's start,
+     * capped by the Lambda's remaining time less a margin (`shared/http/deadline.ts`). When
+     * it passes, the connections the request used are closed (a stalled server never answers,
+     * not even its own `statement_timeout`) and the request answers 503 with `Retry-After`.
+     */
+    REQUEST_DEADLINE_MS: z.coerce.number().int().min(100).max(900_000).default(2000),
+    /**
+     * `iss` claim of access tokens (RFC 7519 §4.1.1). Set on functions that sign or verify
+     * tokens, which fail with a `ConfigError` without it; the others do not need it.
+     */
+    JWT_ISSUER: z.string().min(1).optional(),
+    /** `aud` claim of access tokens (RFC 7519 §4.1.3); like `JWT_ISSUER`. */
+    JWT_AUDIENCE: z.string().min(1).optional(),
+    /**
+     * JSON JWK Set of the PRIVATE signing keys; the first key signs. Only functions that sign
+     * tokens (login, refresh) have it. Local and tests.
+     */
     JWT_SIGNING_KEYS: z.string().min(1).optional(),
-    /** Secrets Manager secret (ARN or name) whose value is that JWK Set. AWS. */
+    /** Secrets Manager secret (ARN or name) whose value is that JWK Set. AWS, signers only. */
     JWT_SIGNING_KEYS_SECRET_ARN: z.string().min(1).optional(),
+    /**
+     * JSON JWK Set of the PUBLIC keys only: what verifying functions and the JWKS read. Local
+     * and tests (derived from the signing set).
+     */
+    JWT_PUBLIC_KEYS: z.string().min(1).optional(),
+    /** Secrets Manager secret holding that public JWK Set, published by the key rotation. AWS. */
+    JWT_PUBLIC_KEYS_SECRET_ARN: z.string().min(1).optional(),
     /** Access token lifetime in seconds (API.md: 15 minutes). */
     ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(900),
     /** Upstash REST endpoint (Upstash, or our bridge in front of Redis). Unset: no Redis. */
@@ -81,12 +135,6 @@ const Environment = z
     message: 'REDIS_REST_URL needs REDIS_REST_TOKEN',
     path: ['REDIS_REST_TOKEN'],
     when: () => true,
-  })
-  .refine((env) => env.JWT_SIGNING_KEYS || env.JWT_SIGNING_KEYS_SECRET_ARN, {
-    message: 'set JWT_SIGNING_KEYS (a JWK Set) or JWT_SIGNING_KEYS_SECRET_ARN',
-    path: ['JWT_SIGNING_KEYS'],
-    // Report it together with any other invalid variable, not only once the rest is valid.
-    when: () => true,
   });
 
 export type Config = z.output<typeof Environment>;
@@ -116,6 +164,11 @@ export function getConfig(): Config {
   cached ??= parseEnvironment(Environment);
   return cached;
 }
+
+// In Lambda the environment is parsed during the init phase, so a function deployed with a
+// missing or malformed variable (no STAGE, say) refuses to start and logs the ConfigError,
+// instead of failing, or running with defaults, at its first request. Local runs parse lazily.
+if (process.env.AWS_LAMBDA_FUNCTION_NAME) getConfig();
 
 /**
  * The environment of the deploy-time migration trigger (`functions/deploy/migrate.ts`):

@@ -1,9 +1,15 @@
-import { getKeyRing } from '../../shared/auth/keys.js';
+import { getVerificationKeys } from '../../shared/auth/keys.js';
 import { createHandler } from '../../shared/http/handler.js';
 import { routes } from '../../shared/routes.js';
 
+/**
+ * The public key set (`GET /.well-known/jwks.json`), read like every verifier reads it: from
+ * the public keys only. Cached by clients for 60 s, shorter than the time a rotation leaves
+ * between publishing a key and signing with it (`PUBLICATION_LEAD_MS`, 70 s), so an HTTP
+ * cache in front of another verifier never hides a key that already signs.
+ */
 export const handler = createHandler(routes.jwks, async () => ({
   status: 200,
-  body: (await getKeyRing()).publicJwks,
-  headers: { 'Cache-Control': 'public, max-age=300' },
+  body: (await getVerificationKeys()).publicJwks,
+  headers: { 'Cache-Control': 'public, max-age=60' },
 }));

@@ -2,6 +2,7 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
+import { publicKeySetOf } from '../../shared/auth/keys.js';
 import { migrate } from '../../shared/db/migrations.js';
 import { generateSigningKeySet, loadOrCreateSigningKeySet } from './keys.js';
 import { startEmbeddedPostgres } from './postgres.js';
@@ -123,9 +124,11 @@ export function withDatabase(url: string, database: string): string {
 }
 
 /**
- * The environment the functions read (see `shared/config.ts`) for the local cloud.
- * The signing keys come from `keysFile` (created on first use), or are generated afresh
- * (tests). Without `cache` the functions run without Redis.
+ * The environment the functions read (see `shared/config.ts`) for the local cloud, with
+ * `STAGE=local`. The signing keys come from `keysFile` (created on first use), or are
+ * generated afresh (tests); the verifiers' public key set (`JWT_PUBLIC_KEYS`) is derived
+ * from them, so a function given only that one verifies without any private key. Without
+ * `cache` the functions run without Redis.
  */
 export async function localEnvironment(options: {
   databaseUrl: string;
@@ -143,6 +146,7 @@ export async function localEnvironment(options: {
     JWT_ISSUER: options.issuer,
     JWT_AUDIENCE: 'notes-api',
     JWT_SIGNING_KEYS: keys,
+    JWT_PUBLIC_KEYS: publicKeySetOf(keys),
     // The migration function's application role (`npm run invoke -- deploy/migrate …`).
     APP_DATABASE_CREDENTIALS: JSON.stringify({
       username: 'notes_app',

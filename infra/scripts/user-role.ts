@@ -16,10 +16,8 @@ if (!email || !parsedRole.success) {
 let exitCode = 0;
 try {
   process.env.DATABASE_URL = resolveDatabaseUrl();
-  // The shared config also wants the token settings; this command signs nothing.
-  process.env.JWT_ISSUER ??= 'cli';
-  process.env.JWT_AUDIENCE ??= 'cli';
-  process.env.JWT_SIGNING_KEYS_SECRET_ARN ??= 'unused-by-this-command';
+  // The shared config needs a stage (it has no default); this command signs nothing.
+  process.env.STAGE ??= 'local';
   const { setRole } = await import('../../shared/users/service.js');
   const user = await setRole(email, parsedRole.data);
   console.log(`${user.email} is now ${user.role}.`);

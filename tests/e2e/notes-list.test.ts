@@ -477,7 +477,7 @@ describe('query plan', () => {
     after: KeysetPosition | null,
   ): Promise<string> {
     const statements: { query: string; parameters: unknown[] }[] = [];
-    const sql = postgres(getConfig().DATABASE_URL, {
+    const sql = postgres(getConfig().DATABASE_URL as string, {
       max: 1,
       prepare: false,
       onnotice: () => {},

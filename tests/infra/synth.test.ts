@@ -6,8 +6,9 @@ import { ApiStack, logicalName } from '../../infra/api-stack.js';
 import { deployFunctions, functionFiles } from '../../infra/functions.js';
 import { checkWithNag } from '../../infra/nag.js';
 import { stageConfig } from '../../infra/stages.js';
-import { outboxRelay, queueList } from '../../shared/queue/queues.js';
-import { fallbackRoute, routeList } from '../../shared/routes.js';
+import type { RouteDefinition } from '../../shared/http/route.js';
+import { outboxRelay, queueList, retention } from '../../shared/queue/queues.js';
+import { fallbackRoute, routeList, routes } from '../../shared/routes.js';
 
 type Resource = {
   Type: string;
@@ -44,6 +45,72 @@ const runtimeFunctions = functionFiles().filter(
   (file) => !(Object.values(deployFunctions) as string[]).includes(file),
 );
 
+/** What a function may use, as the tests expect it (spelled out here, not taken from infra/). */
+interface Expected {
+  database: boolean;
+  redis: boolean;
+  signingKeys: boolean;
+  publicKeys: boolean;
+  tokenClaims: boolean;
+  publishes: string[];
+}
+
+/**
+ * The rules, from a route-table entry, so a new route is covered without touching this file:
+ * the database only with `database: true`; Redis for a rate limit (every route but the health
+ * probes), for the deny list of signed-in routes and for the readiness probe; the PRIVATE
+ * keys only with `signsTokens`; the PUBLIC keys on signed-in routes and the JWKS route.
+ */
+function expectedForRoute(route: RouteDefinition): Expected {
+  const verifies = route.auth !== 'public';
+  const signs = route.signsTokens === true;
+  return {
+    database: route.database,
+    redis: route.rateLimit !== null || verifies || route === routes.healthCheck,
+    signingKeys: signs,
+    publicKeys: verifies || route === routes.jwks,
+    tokenClaims: verifies || signs,
+    publishes: route.publishes ?? [],
+  };
+}
+
+const DATABASE_ONLY: Expected = {
+  database: true,
+  redis: false,
+  signingKeys: false,
+  publicKeys: false,
+  tokenClaims: false,
+  publishes: [],
+};
+
+/** Every runtime function and what it may use: routes, fallback, queue workers, scheduled. */
+const expectations: [string, Expected][] = [
+  ...[...routeList, fallbackRoute].map((r): [string, Expected] => [
+    r.function,
+    expectedForRoute(r),
+  ]),
+  ...queueList.map((q): [string, Expected] => [q.worker, DATABASE_ONLY]),
+  [outboxRelay.function, { ...DATABASE_ONLY, publishes: queueList.map((q) => q.name) }],
+  [retention.function, DATABASE_ONLY],
+];
+
+/** `rate(…)` as CDK writes `Schedule.rate(Duration.minutes(n))`: the largest whole unit. */
+function rateOf(minutes: number): string {
+  const [value, unit] =
+    minutes % 1440 === 0
+      ? [minutes / 1440, 'day']
+      : minutes % 60 === 0
+        ? [minutes / 60, 'hour']
+        : [minutes, 'minute'];
+  return `rate(${value} ${unit}${value === 1 ? '' : 's'})`;
+}
+
+/** The logical id a `Ref` or `Fn::GetAtt` points at. */
+function targetId(value: unknown): string {
+  const v = value as { Ref?: string; 'Fn::GetAtt'?: [string, string] };
+  return v.Ref ?? v['Fn::GetAtt']?.[0] ?? JSON.stringify(value);
+}
+
 /** Actions that support no resource-level permission, the only ones allowed on "*". */
 const ACTIONS_WITHOUT_RESOURCES = new Set([
   'xray:PutTraceSegments',
@@ -58,6 +125,25 @@ describe.each(['dev', 'prod'])('CDK stack, stage %s', (stageName) => {
   const { stack, template, resources, ofType, functionId } = synth(stageName);
   const stage = stageConfig(stageName);
   const json = (value: unknown) => JSON.stringify(value);
+  /** The logical id of the one secret whose id starts with `prefix`. */
+  const secretId = (prefix: string) => {
+    const ids = ofType('AWS::SecretsManager::Secret')
+      .map(([id]) => id)
+      .filter((id) => id.startsWith(prefix));
+    expect(ids, prefix).toHaveLength(1);
+    return ids[0] as string;
+  };
+  /** The logical id of the one queue whose id starts with `prefix` (not its DLQ). */
+  const queueId = (prefix: string) => {
+    const ids = ofType('AWS::SQS::Queue')
+      .map(([id]) => id)
+      .filter((id) => id.startsWith(prefix));
+    expect(ids, prefix).toHaveLength(1);
+    return ids[0] as string;
+  };
+  /** The logical id of a function's execution role. */
+  const roleOf = (file: string) =>
+    targetId((resources[functionId(file)] as Resource).Properties.Role);
 
   it('has one Node 22 arm64 ESM function per route-table entry, the fallback, workers, relay and deploy-time functions', () => {
     expect([...stack.functions.keys()].sort()).toEqual([...functionFiles()].sort());
@@ -75,9 +161,10 @@ describe.each(['dev', 'prod'])('CDK stack, stage %s', (stageName) => {
     }
   });
 
-  it('has one HTTP API route per entry, wired to that entry’s function, and $default to the fallback', () => {
+  it('has one HTTP API route per entry (and HEAD beside each GET), wired to that entry’s function, and $default to the fallback', () => {
     const routes = ofType('AWS::ApiGatewayV2::Route');
-    expect(routes).toHaveLength(routeList.length + 1);
+    const gets = routeList.filter((route) => route.method === 'GET');
+    expect(routes).toHaveLength(routeList.length + gets.length + 1);
     const integrations = Object.fromEntries(ofType('AWS::ApiGatewayV2::Integration'));
     const targetOf = (routeKey: string) => {
       const route = routes.find(([, r]) => r.Properties.RouteKey === routeKey)?.[1];
@@ -87,6 +174,9 @@ describe.each(['dev', 'prod'])('CDK stack, stage %s', (stageName) => {
     };
     for (const route of routeList) {
       expect(targetOf(`${route.method} ${route.path}`)).toContain(functionId(route.function));
+    }
+    for (const route of gets) {
+      expect(targetOf(`HEAD ${route.path}`)).toContain(functionId(route.function));
     }
     expect(targetOf('$default')).toContain(functionId(fallbackRoute.function));
   });
@@ -108,13 +198,24 @@ describe.each(['dev', 'prod'])('CDK stack, stage %s', (stageName) => {
     });
   });
 
-  it('runs every request and worker function in the VPC’s private subnets', () => {
-    for (const file of [...runtimeFunctions, deployFunctions.migrate]) {
+  it('places in the VPC’s private subnets the functions that need it, and only those', () => {
+    for (const [file, expected] of expectations) {
       const config = (resources[functionId(file)] as Resource).Properties.VpcConfig;
+      const inVpc = expected.database || (expected.redis && stage.cache.mode === 'elasticache');
+      if (!inVpc) {
+        expect(config, file).toBeUndefined();
+        continue;
+      }
       expect(config, file).toBeDefined();
       expect(config.SubnetIds, file).toHaveLength(stage.network.maxAzs);
       for (const subnet of config.SubnetIds) expect(subnet.Ref, file).toMatch(/^NetworkVpcapp/);
     }
+    const migrate = (resources[functionId(deployFunctions.migrate)] as Resource).Properties;
+    for (const subnet of migrate.VpcConfig.SubnetIds) expect(subnet.Ref).toMatch(/^NetworkVpcapp/);
+    // The liveness probe uses nothing: never in the VPC, whatever the cache.
+    expect(
+      (resources[functionId(routes.healthLive.function)] as Resource).Properties.VpcConfig,
+    ).toBeUndefined();
     template.resourceCountIs('AWS::EC2::NatGateway', stage.network.natGateways);
     const endpoints = ofType('AWS::EC2::VPCEndpoint').map(([, e]) => e.Properties);
     for (const service of ['sqs', 'secretsmanager']) {
@@ -177,12 +278,13 @@ describe.each(['dev', 'prod'])('CDK stack, stage %s', (stageName) => {
     for (const [, queue] of ofType('AWS::SQS::Queue')) {
       expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
     }
-    for (const file of runtimeFunctions) {
+    for (const [file, expected] of expectations) {
       const variables = (resources[functionId(file)] as Resource).Properties.Environment.Variables;
+      expect(json(variables), file).not.toMatch(/password/i);
+      if (!expected.database) continue;
       expect(json(variables.DATABASE_URL), file).toContain('sslmode=verify-full');
       expect(json(variables.DATABASE_URL), file).toContain('notes_app@');
       expect(variables.DATABASE_IAM_AUTH, file).toBe('true');
-      expect(json(variables), file).not.toMatch(/password/i);
     }
   });
 
@@ -196,19 +298,140 @@ describe.each(['dev', 'prod'])('CDK stack, stage %s', (stageName) => {
     expect(db.DeletionPolicy).toBe(prod ? 'Snapshot' : 'Delete');
   });
 
-  it('rotates the database secrets and the JWT signing keys (first key at creation)', () => {
+  it('rotates the database secrets and the JWT signing keys (first key at creation), publishing the public keys', () => {
     const schedules = ofType('AWS::SecretsManager::RotationSchedule');
     expect(schedules).toHaveLength(3);
+    const rotation = functionId(deployFunctions.rotateSigningKeys);
     template.hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
+      SecretId: { Ref: secretId('JwtSigningKeys') },
       RotateImmediatelyOnUpdate: true,
-      RotationLambdaARN: {
-        'Fn::GetAtt': [functionId(deployFunctions.rotateSigningKeys), 'Arn'],
-      },
+      RotationLambdaARN: { 'Fn::GetAtt': [rotation, 'Arn'] },
       RotationRules: { ScheduleExpression: `rate(${stage.signingKeyRotationDays} days)` },
     });
-    for (const file of runtimeFunctions) {
-      const variables = (resources[functionId(file)] as Resource).Properties.Environment.Variables;
-      expect(variables.JWT_SIGNING_KEYS_SECRET_ARN, file).toEqual({ Ref: expect.any(String) });
+    const fn = (resources[rotation] as Resource).Properties;
+    expect(fn.Environment.Variables.JWT_PUBLIC_KEYS_SECRET_ARN).toEqual({
+      Ref: secretId('JwtPublicKeys'),
+    });
+    // It waits PUBLICATION_LEAD_MS (70 s) before promoting: room for that in its timeout.
+    expect(fn.Timeout).toBeGreaterThanOrEqual(120);
+    // Only the rotation writes the public keys.
+    const writers = ofType('AWS::IAM::Policy').filter(([, p]) =>
+      p.Properties.PolicyDocument.Statement.some(
+        (st: { Action: string | string[]; Resource: unknown }) =>
+          [st.Action].flat().includes('secretsmanager:PutSecretValue') &&
+          [st.Resource].flat().some((r) => targetId(r) === secretId('JwtPublicKeys')),
+      ),
+    );
+    expect(writers.flatMap(([, p]) => p.Properties.Roles.map(targetId))).toEqual([
+      roleOf(deployFunctions.rotateSigningKeys),
+    ]);
+  });
+
+  it('lets only the functions that sign tokens (login, refresh) and the rotation read the private signing keys', () => {
+    const signers = routeList.filter((r) => r.signsTokens).map((r) => r.function);
+    expect(signers.sort()).toEqual(['auth/login', 'auth/refresh']);
+    const readers = ofType('AWS::IAM::Policy')
+      .filter(([, p]) =>
+        p.Properties.PolicyDocument.Statement.some(
+          (st: { Action: string | string[]; Resource: unknown }) =>
+            [st.Action].flat().some((a) => a.startsWith('secretsmanager:Get')) &&
+            [st.Resource].flat().some((r) => targetId(r) === secretId('JwtSigningKeys')),
+        ),
+      )
+      .flatMap(([, p]) => p.Properties.Roles.map(targetId));
+    expect(readers.sort()).toEqual(
+      [...signers, deployFunctions.rotateSigningKeys].map((file) => roleOf(file)).sort(),
+    );
+    // Nobody else is given the secret by a resource policy (the rotation's only denies
+    // deleting it) or a variable.
+    for (const [, policy] of ofType('AWS::SecretsManager::ResourcePolicy')) {
+      if (targetId(policy.Properties.SecretId) !== secretId('JwtSigningKeys')) continue;
+      for (const statement of policy.Properties.ResourcePolicy.Statement) {
+        expect(statement.Effect, json(statement)).toBe('Deny');
+      }
+    }
+    for (const [file, fn] of stack.functions) {
+      const variables = json(
+        (resources[stack.getLogicalId(fn.node.defaultChild as never)] as Resource).Properties
+          .Environment.Variables,
+      );
+      if (!signers.includes(file) && file !== deployFunctions.rotateSigningKeys) {
+        expect(variables, file).not.toContain(secretId('JwtSigningKeys'));
+      }
+    }
+  });
+
+  it('grants each function exactly what its route-table entry (or worker definition) says it uses', () => {
+    expect(expectations.map(([file]) => file).sort()).toEqual([...runtimeFunctions].sort());
+    const base = ['NODE_OPTIONS', 'POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_SERVICE_NAME', 'STAGE'];
+    for (const [file, expected] of expectations) {
+      const fn = (resources[functionId(file)] as Resource).Properties;
+      const statements = ofType('AWS::IAM::Policy')
+        .filter(([, p]) => p.Properties.Roles.some((r: unknown) => targetId(r) === roleOf(file)))
+        .flatMap(([, p]) => p.Properties.PolicyDocument.Statement) as {
+        Action: string | string[];
+        Resource: unknown;
+      }[];
+      const resourcesOf = (action: string) =>
+        statements
+          .filter((st) => [st.Action].flat().includes(action))
+          .flatMap((st) => [st.Resource].flat());
+      const secretsRead = resourcesOf('secretsmanager:GetSecretValue').map(targetId).sort();
+      const dbUsers = resourcesOf('rds-db:connect').map(
+        (r) => /\/(\w+)"\]\]\}$/.exec(json(r))?.[1],
+      );
+      const queuesSentTo = resourcesOf('sqs:SendMessage').map(targetId).sort();
+      const variables = Object.keys(fn.Environment.Variables).sort();
+
+      expect(secretsRead, `${file}: secrets`).toEqual(
+        [
+          ...(expected.signingKeys ? [secretId('JwtSigningKeys')] : []),
+          ...(expected.publicKeys ? [secretId('JwtPublicKeys')] : []),
+          ...(expected.redis ? [secretId('Cache')] : []),
+        ].sort(),
+      );
+      expect(dbUsers, `${file}: rds-db:connect`).toEqual(expected.database ? ['notes_app'] : []);
+      expect(queuesSentTo, `${file}: sqs:SendMessage`).toEqual(
+        expected.publishes
+          .map((q) => `${logicalName(q)}Queue`)
+          .map(queueId)
+          .sort(),
+      );
+      expect(variables, `${file}: environment`).toEqual(
+        [
+          ...base,
+          ...(expected.database ? ['DATABASE_IAM_AUTH', 'DATABASE_URL', 'DB_POOL_MAX'] : []),
+          ...(expected.tokenClaims ? ['JWT_AUDIENCE', 'JWT_ISSUER'] : []),
+          ...(expected.signingKeys ? ['JWT_SIGNING_KEYS_SECRET_ARN'] : []),
+          ...(expected.publicKeys ? ['JWT_PUBLIC_KEYS_SECRET_ARN'] : []),
+          ...(expected.redis ? ['REDIS_REST_SECRET_ARN'] : []),
+          ...expected.publishes.map((q) => `${q.toUpperCase()}_QUEUE_URL`),
+        ].sort(),
+      );
+    }
+    // The cases the rules are for, named.
+    const [live, check, jwks, docs, login, get] = [
+      routes.healthLive,
+      routes.healthCheck,
+      routes.jwks,
+      routes.openapi,
+      routes.login,
+      routes.getNote,
+    ].map((r) => expectedForRoute(r));
+    expect(live).toEqual({ ...DATABASE_ONLY, database: false });
+    expect(check).toMatchObject({ database: true, redis: true, publicKeys: false });
+    expect(jwks).toMatchObject({ database: false, redis: true, publicKeys: true });
+    expect(docs).toMatchObject({ database: false, redis: true, publicKeys: false });
+    expect(login).toMatchObject({ signingKeys: true, publicKeys: false });
+    expect(get).toMatchObject({ signingKeys: false, publicKeys: true, tokenClaims: true });
+  });
+
+  it('gives HTTP functions a timeout of 10–29 s: above the per-request deadline, below API Gateway’s 30 s', () => {
+    for (const file of [...routeList.map((r) => r.function), fallbackRoute.function]) {
+      const timeout = (resources[functionId(file)] as Resource).Properties.Timeout;
+      expect(timeout, file).toBe(stage.timeout.toSeconds());
+      expect(timeout, file).toBeGreaterThanOrEqual(10);
+      expect(timeout, file).toBeLessThan(30);
     }
   });
 
@@ -250,13 +473,15 @@ describe.each(['dev', 'prod'])('CDK stack, stage %s', (stageName) => {
     }
   });
 
-  it('runs the outbox relay on a schedule', () => {
-    template.hasResourceProperties('AWS::Events::Rule', {
-      ScheduleExpression: `rate(${outboxRelay.scheduleMinutes} minute)`,
-      Targets: [
-        Match.objectLike({ Arn: { 'Fn::GetAtt': [functionId(outboxRelay.function), 'Arn'] } }),
-      ],
-    });
+  it('runs the outbox relay and the retention purge on their schedules', () => {
+    for (const scheduled of [outboxRelay, retention]) {
+      template.hasResourceProperties('AWS::Events::Rule', {
+        ScheduleExpression: rateOf(scheduled.scheduleMinutes),
+        Targets: [
+          Match.objectLike({ Arn: { 'Fn::GetAtt': [functionId(scheduled.function), 'Arn'] } }),
+        ],
+      });
+    }
   });
 
   it('grants least privilege: no wildcard actions, "*" resources only for actions without resource-level permissions', () => {
@@ -287,7 +512,7 @@ describe.each(['dev', 'prod'])('CDK stack, stage %s', (stageName) => {
     const connects = policies.filter(([, p]) =>
       json(p.Properties.PolicyDocument).includes('rds-db:connect'),
     );
-    expect(connects).toHaveLength(runtimeFunctions.length + 1);
+    expect(connects).toHaveLength(expectations.filter(([, e]) => e.database).length + 1);
     const admin = connects.filter(([, p]) =>
       json(p.Properties.PolicyDocument).includes('/notes_admin'),
     );
@@ -310,7 +535,9 @@ describe.each(['dev', 'prod'])('CDK stack, stage %s', (stageName) => {
         .REDIS_REST_SECRET_ARN;
     const secret = secretOf('notes/list');
     expect(secret).toEqual({ Ref: expect.stringMatching(/^Cache/) });
-    for (const file of runtimeFunctions) expect(secretOf(file), file).toEqual(secret);
+    for (const [file, expected] of expectations) {
+      expect(secretOf(file), file).toEqual(expected.redis ? secret : undefined);
+    }
     if (stage.cache.mode === 'upstash') {
       template.resourceCountIs('AWS::ElastiCache::ServerlessCache', 0);
       template.resourceCountIs('AWS::ECS::Service', 0);
@@ -390,6 +617,7 @@ describe.each(['dev', 'prod'])('CDK stack, stage %s', (stageName) => {
       'AlarmTopicArn',
       'DashboardName',
       'SigningKeysSecretArn',
+      'PublicKeysSecretArn',
       'DatabaseProxyEndpoint',
       'DatabaseAdminSecretArn',
       'RedisSecretArn',
