@@ -8,6 +8,6 @@ export default defineConfig({
     setupFiles: ['tests/setup/environment.ts'],
     testTimeout: 30_000,
     hookTimeout: 120_000,
-    env: { POWERTOOLS_LOG_LEVEL: 'SILENT' },
+    env: { POWERTOOLS_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'SILENT' },
   },
 });

@@ -7,8 +7,14 @@
  */
 import { z } from 'zod';
 import { AuditLogPage, AuditLogQuery } from './audit/schemas.js';
-import { HealthStatus, JsonWebKeySet, Liveness } from './health/schemas.js';
+import {
+  HealthStatus,
+  HealthStatusUnavailable,
+  JsonWebKeySet,
+  Liveness,
+} from './health/schemas.js';
 import { compilePath, defineRoute, type HttpMethod, type RouteDefinition } from './http/route.js';
+import { IfMatchHeaders } from './http/schemas.js';
 import { InventoryPage, InventoryQuery, InventoryUpdateBody } from './inventory/schemas.js';
 import {
   CreateNoteBody,
@@ -25,6 +31,7 @@ import {
   LoginForm,
   LogoutBody,
   RefreshBody,
+  RefreshForm,
   RegisterBody,
   TokenResponse,
   User,
@@ -43,7 +50,7 @@ export const routes = {
     rateLimit: null,
     summary: 'Readiness: probes the database (and Redis when configured), each within 1 s',
     tag: 'operations',
-    responses: { 200: HealthStatus, 503: HealthStatus },
+    responses: { 200: HealthStatus, 503: HealthStatusUnavailable },
   }),
   healthLive: defineRoute({
     method: 'GET',
@@ -93,6 +100,7 @@ export const routes = {
     method: 'GET',
     path: '/docs/assets/{file}',
     function: 'docs/asset',
+    errors: [404],
     auth: 'public',
     database: false,
     rateLimit: limits.public,
@@ -156,10 +164,11 @@ export const routes = {
     rateLimit: limits.refresh,
     summary: 'Exchange a refresh token for a new token pair (rotation)',
     description:
-      'Refresh tokens are single use. Presenting one that was already used revokes its whole ' +
-      'family (every token descended from the same login): 401, log in again.',
+      'JSON `{refresh_token}` or the OAuth 2.0 refresh form `grant_type=refresh_token&' +
+      'refresh_token=…`. Refresh tokens are single use. Presenting one that was already used ' +
+      'revokes its whole family (every token descended from the same login): 401, log in again.',
     tag: 'auth',
-    request: { body: RefreshBody },
+    request: { body: RefreshBody, form: RefreshForm },
     responses: { 200: TokenResponse },
   }),
   logout: defineRoute({
@@ -190,6 +199,7 @@ export const routes = {
     method: 'POST',
     path: '/api/v1/notes',
     function: 'notes/create',
+    errors: [404],
     auth: 'user',
     database: true,
     rateLimit: limits.default,
@@ -244,7 +254,7 @@ export const routes = {
     summary: 'Replace a note (title and content both required)',
     description: 'Optional `If-Match: "<version>"`: 412 when stale. 409 when archived.',
     tag: 'notes',
-    request: { path: NoteIdParams, body: ReplaceNoteBody },
+    request: { path: NoteIdParams, headers: IfMatchHeaders, body: ReplaceNoteBody },
     responses: { 200: Note },
     responseHeaders: { ETag: ETAG },
   }),
@@ -259,7 +269,7 @@ export const routes = {
     summary: 'Change some fields of a note',
     description: 'At least one of title, content. Same If-Match and 409 rules as PUT.',
     tag: 'notes',
-    request: { path: NoteIdParams, body: PatchNoteBody },
+    request: { path: NoteIdParams, headers: IfMatchHeaders, body: PatchNoteBody },
     responses: { 200: Note },
     responseHeaders: { ETag: ETAG },
   }),
@@ -366,17 +376,21 @@ const matchers = routeList.map((route) => ({ route, match: compilePath(route.pat
 
 /**
  * Resolves a request to a route: `{route, params}` when method and path match,
- * `{allow}` when only the path matches (405), or null (404).
+ * `{allow}` when only the path matches (405), or null (404). `HEAD` resolves to the `GET`
+ * route of the path (API.md: every GET answers HEAD; RFC 9110 §9.3.2). `path` is the raw,
+ * still percent-encoded path, matched as API Gateway does: no dot-segment resolution, no
+ * decoding before matching (so `%2F` stays inside one segment); parameters come out decoded.
  */
 export function resolveRoute(
   method: string,
   path: string,
 ): { route: RouteDefinition; params: Record<string, string> } | { allow: HttpMethod[] } | null {
+  const wanted = method.toUpperCase() === 'HEAD' ? 'GET' : method.toUpperCase();
   const allow: HttpMethod[] = [];
   for (const { route, match } of matchers) {
     const params = match(path);
     if (!params) continue;
-    if (route.method === method.toUpperCase()) return { route, params };
+    if (route.method === wanted) return { route, params };
     allow.push(route.method);
   }
   return allow.length ? { allow } : null;

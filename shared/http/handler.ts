@@ -21,9 +21,11 @@ import {
 } from '../errors.js';
 import { logger } from '../logger.js';
 import { decodeBody } from './body.js';
+import { requestDeadline } from './deadline.js';
+import { ipLimit, refusedCredential, sourceIpOf } from './ip-limit.js';
 import { errorToProblem } from './problem.js';
 import type { RouteDefinition } from './route.js';
-import { validate } from './validation.js';
+import { declaredFields, validate } from './validation.js';
 
 export type HttpEvent = APIGatewayProxyEventV2;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
@@ -89,10 +91,12 @@ export interface HandlerOptions {
 /**
  * Builds a Lambda handler for one route of the route table: the shared middleware stack of
  * DESIGN.md § Request path around `handle`. In order: request id and log context, header
- * normalisation, authentication (`route.auth`), rate limiting (`route.rateLimit`; after
- * authentication because most budgets belong to the verified user), body decoding (1 MiB,
- * content type), zod validation of path, query and body, the handler, then security
- * headers, `X-Request-ID`, and thrown errors mapped to `application/problem+json`.
+ * normalisation, the per-IP limit (`./ip-limit.ts`: before any token work, on every route
+ * but the health probes, whose `rateLimit` is null), authentication (`route.auth`), rate
+ * limiting (`route.rateLimit`; after authentication because most budgets belong to the
+ * verified user), body decoding (1 MiB, content type), zod validation of path, query and
+ * body, the handler, then security headers, `X-Request-ID`, and thrown errors mapped to
+ * `application/problem+json`.
  * One log line per request.
  */
 export function createHandler<R extends RouteDefinition>(
@@ -102,6 +106,7 @@ export function createHandler<R extends RouteDefinition>(
 ): HttpHandler {
   const stack = middy<HttpEvent, HttpResult, Error, StatefulContext>()
     .use(requestContext(route))
+    .use(requestDeadline())
     .use(
       httpSecurityHeaders(
         options.contentSecurityPolicy
@@ -111,6 +116,7 @@ export function createHandler<R extends RouteDefinition>(
     )
     .use(problemDetails())
     .use(httpHeaderNormalizer() as MiddlewareObj<HttpEvent, HttpResult, Error, StatefulContext>)
+    .use(ipLimit({ exempt: route.rateLimit === null }) as Middleware)
     .use(authentication(route))
     .use(rateLimiting(route))
     .use(requestParsing(route))
@@ -196,8 +202,10 @@ const BEARER_PATTERN = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
 
 /**
  * Authenticates `user` and `admin` routes with an RFC 6750 bearer token (rejecting `jti`s on
- * the logout deny list) and authorises `admin` routes by the token's `role`. Errors: `Unauthenticated` (401 with
- * `WWW-Authenticate: Bearer`), `Forbidden` (403).
+ * the logout deny list) and authorises `admin` routes by the token's `role`. A presented
+ * credential that is refused (malformed header, invalid, expired or revoked token) is marked
+ * for the per-IP limit (`refusedCredential`); a missing one is not.
+ * Errors: `Unauthenticated` (401 with `WWW-Authenticate: Bearer`), `Forbidden` (403).
  */
 function authentication(route: RouteDefinition): Middleware {
   return {
@@ -207,20 +215,9 @@ function authentication(route: RouteDefinition): Middleware {
       if (!header) {
         throw new Unauthenticated('Send an access token: Authorization: Bearer <token>.', 'Bearer');
       }
-      const match = BEARER_PATTERN.exec(header);
-      if (!match?.[1]) {
-        throw new Unauthenticated(
-          'The Authorization header must be "Bearer <token>".',
-          'Bearer error="invalid_request"',
-        );
-      }
-      const principal = await verifyAccessToken(match[1]);
-      if (await isAccessTokenRevoked(principal.tokenId)) {
-        throw new Unauthenticated(
-          'The access token has been revoked.',
-          'Bearer error="invalid_token"',
-        );
-      }
+      const principal = await verifyBearer(header).catch((error: unknown) => {
+        throw error instanceof Unauthenticated ? refusedCredential(error) : error;
+      });
       if (route.auth === 'admin' && principal.role !== 'admin') {
         throw new Forbidden('This route is for admins.');
       }
@@ -229,9 +226,20 @@ function authentication(route: RouteDefinition): Middleware {
   };
 }
 
-/** The API Gateway source IP; never a client-supplied `X-Forwarded-For` (API.md). */
-function sourceIpOf(event: HttpEvent): string {
-  return event.requestContext?.http?.sourceIp ?? 'unknown';
+/** The principal of an `Authorization: Bearer <token>` header. Errors: `Unauthenticated`. */
+async function verifyBearer(header: string): Promise<Principal> {
+  const match = BEARER_PATTERN.exec(header);
+  if (!match?.[1]) {
+    throw new Unauthenticated(
+      'The Authorization header must be "Bearer <token>".',
+      'Bearer error="invalid_request"',
+    );
+  }
+  const principal = await verifyAccessToken(match[1]);
+  if (await isAccessTokenRevoked(principal.tokenId)) {
+    throw new Unauthenticated('The access token has been revoked.', 'Bearer error="invalid_token"');
+  }
+  return principal;
 }
 
 /**
@@ -263,7 +271,12 @@ function rateLimiting(route: RouteDefinition): Middleware {
   };
 }
 
-/** Decodes the body and validates path, query and body with the route's zod schemas. */
+/**
+ * Decodes the body and validates path, the query parameters and headers the route reads
+ * (`request.query`, `request.headers` with lower-case names; others are ignored) and body
+ * with the route's zod schemas; `validate` also refuses U+0000 in any of them.
+ * Errors: `ValidationFailed` (422) with every field error at once.
+ */
 function requestParsing(route: RouteDefinition): Middleware {
   const schemas = route.request ?? {};
   const accepts = { json: Boolean(schemas.body), form: Boolean(schemas.form) };
@@ -278,9 +291,15 @@ function requestParsing(route: RouteDefinition): Middleware {
         else errors.push(...result.errors);
       }
       if (schemas.query) {
-        const result = validate(schemas.query, event.queryStringParameters ?? {}, 'query');
+        const read = declaredFields(schemas.query, event.queryStringParameters ?? {});
+        const result = validate(schemas.query, read, 'query');
         if (result.ok) input.query = result.data;
         else errors.push(...result.errors);
+      }
+      if (schemas.headers) {
+        const read = declaredFields(schemas.headers, event.headers ?? {});
+        const result = validate(schemas.headers, read, 'header');
+        if (!result.ok) errors.push(...result.errors);
       }
       if (schemas.body || schemas.form) {
         const contentType = event.headers?.['content-type'];

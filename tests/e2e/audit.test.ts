@@ -44,7 +44,9 @@ async function settled(resourceId: string): Promise<boolean> {
     SELECT count(*)::int AS n FROM outbox
     WHERE payload->>'resource_id' = ${resourceId} AND published_at IS NULL`;
   const inspected = queues.server.inspectQueue('audit');
-  const queued = inspected ? inspected.messages.ready.length + inspected.messages.inflight.length : 0;
+  const queued = inspected
+    ? inspected.messages.ready.length + inspected.messages.inflight.length
+    : 0;
   return pending?.n === 0 && queued === 0;
 }
 
