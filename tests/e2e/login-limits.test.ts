@@ -1,27 +1,13 @@
-import { randomInt } from 'node:crypto';
-import { afterAll, describe, expect, it } from 'vitest';
-import { startRedisServer } from '../../infra/local/redis-server.js';
-import { startUpstashBridge } from '../../infra/local/upstash-bridge.js';
+import { describe, expect, it } from 'vitest';
+import { usePrivateRedis } from '../helpers/private-redis.js';
 
 // Login's failure budgets, raced and under a Redis outage. This file freezes its own Redis:
 // a private redis-server and bridge, a short circuit-breaker window, and limits on.
-const server = await startRedisServer();
-const bridge = await startUpstashBridge({ redisUrl: server.url });
-Object.assign(process.env, {
-  REDIS_REST_URL: bridge.url,
-  REDIS_REST_TOKEN: bridge.token,
-  REDIS_RETRY_AFTER_MS: '300',
-  RATE_LIMITS: 'on',
-});
-afterAll(async () => {
-  server.resume();
-  await bridge.close();
-  await server.stop();
-});
+const { server } = await usePrivateRedis();
 
-const { toApiGatewayEvent } = await import('../../infra/local/gateway.js');
-const { lambdaContext, loadHandler } = await import('../../infra/local/lambda.js');
-const { expectMatchesContract } = await import('../helpers/api.js');
+import type { ApiResponse } from '../helpers/api.js';
+
+const { freshIp, invokeRoute: invoke } = await import('../helpers/invoke.js');
 const { uniqueEmail } = await import('../helpers/users.js');
 const { routes } = await import('../../shared/routes.js');
 const { rateLimitPolicies } = await import('../../shared/rate-limits.js');
@@ -29,53 +15,12 @@ const service = await import('../../shared/users/service.js');
 const { issueAccessToken } = await import('../../shared/auth/tokens.js');
 
 const password = 'correct horse battery';
-const hex = () => randomInt(0x10000).toString(16);
-/** A fresh documentation-range IPv6 address (RFC 3849): no two tests share a budget. */
-const freshIp = () => `2001:db8:${hex()}:${hex()}::${hex()}`;
-
-interface Answer {
-  status: number;
-  headers: Headers;
-  text: string;
-  // biome-ignore lint/suspicious/noExplicitAny: test convenience
-  body: any;
-}
-
-/**
- * Invokes a route's Lambda handler with the API Gateway v2 event the local gateway would
- * build for a request from `sourceIp`, and checks the answer against the route table.
- */
-async function invoke(
-  route: { method: string; path: string; function: string },
-  options: { sourceIp: string; body?: unknown; token?: string },
-): Promise<Answer> {
-  const headers: Record<string, string> = {};
-  if (options.body !== undefined) headers['content-type'] = 'application/json';
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
-  const body = Buffer.from(options.body === undefined ? '' : JSON.stringify(options.body));
-  const event = toApiGatewayEvent(
-    { method: route.method, url: route.path, headers, sourceIp: options.sourceIp },
-    body,
-    `${route.method} ${route.path}`,
-    undefined,
-  );
-  const result = await (await loadHandler(route.function))(event, lambdaContext(route.function));
-  const text: string = result.body ?? '';
-  const answer = {
-    status: result.statusCode as number,
-    headers: new Headers(result.headers as Record<string, string>),
-    text,
-    body: text ? JSON.parse(text) : undefined,
-  };
-  expectMatchesContract(route.method, route.path, answer);
-  return answer;
-}
 
 const login = (email: string, pass: string, sourceIp: string) =>
   invoke(routes.login, { sourceIp, body: { email, password: pass } });
-const statuses = (answers: Answer[]) => answers.map((a) => a.status).sort();
+const statuses = (answers: ApiResponse[]) => answers.map((a) => a.status).sort();
 
-function expectRetryAfter(answer: Answer, policy: { limit: number; windowSeconds: number }) {
+function expectRetryAfter(answer: ApiResponse, policy: { limit: number; windowSeconds: number }) {
   expect(answer.status).toBe(429);
   const retryAfter = Number(answer.headers.get('retry-after'));
   expect(retryAfter).toBeGreaterThanOrEqual(1);
@@ -123,11 +68,11 @@ describe('login failure budgets', () => {
       }),
     );
     const expected = [...Array(5).fill(401), ...Array(2).fill(429)];
-    expect(statuses(unknownAnswers as Answer[])).toEqual(expected);
-    expect(statuses(knownAnswers as Answer[])).toEqual(expected);
-    const detail = (answers: Answer[]) =>
+    expect(statuses(unknownAnswers as ApiResponse[])).toEqual(expected);
+    expect(statuses(knownAnswers as ApiResponse[])).toEqual(expected);
+    const detail = (answers: ApiResponse[]) =>
       answers.find((a) => a.status === 401)?.body.detail as string;
-    expect(detail(unknownAnswers as Answer[])).toBe(detail(knownAnswers as Answer[]));
+    expect(detail(unknownAnswers as ApiResponse[])).toBe(detail(knownAnswers as ApiResponse[]));
   });
 
   it('the account has its own budget: 10 parallel wrong passwords from 10 IPs give 5 × 401', async () => {

@@ -1,11 +1,8 @@
-import { randomInt } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { toApiGatewayEvent } from '../../infra/local/gateway.js';
-import { lambdaContext, loadHandler } from '../../infra/local/lambda.js';
-import type { RouteDefinition } from '../../shared/http/route.js';
 import { rateLimitPolicies } from '../../shared/rate-limits.js';
 import { routeList, routes } from '../../shared/routes.js';
-import { type ApiResponse, expectMatchesContract, useApi } from '../helpers/api.js';
+import { type ApiResponse, useApi } from '../helpers/api.js';
+import { freshIp, invokeRoute as invoke } from '../helpers/invoke.js';
 import { uniqueEmail } from '../helpers/users.js';
 
 // This suite is about limits: turn them on (the rest of the suite runs with RATE_LIMITS=off).
@@ -15,40 +12,6 @@ const api = useApi();
 const password = 'correct horse battery';
 const count = (responses: ApiResponse[], status: number) =>
   responses.filter((r) => r.status === status).length;
-
-const hex = () => randomInt(0x10000).toString(16);
-/** A fresh documentation-range IPv6 address (RFC 3849): no two tests share a budget. */
-const freshIp = () => `2001:db8:${hex()}:${hex()}::${hex()}`;
-
-/**
- * Invokes a route's Lambda handler with the API Gateway v2 event the local gateway builds,
- * as if the request came from `sourceIp` (every request through the gateway comes from
- * 127.0.0.1), and checks the answer against the route table.
- */
-async function invoke(
-  route: RouteDefinition,
-  options: { sourceIp: string; token?: string; headers?: Record<string, string>; body?: unknown },
-): Promise<ApiResponse> {
-  const headers: Record<string, string> = { ...options.headers };
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
-  if (options.body !== undefined) headers['content-type'] = 'application/json';
-  const event = toApiGatewayEvent(
-    { method: route.method, url: route.path, headers, sourceIp: options.sourceIp },
-    Buffer.from(options.body === undefined ? '' : JSON.stringify(options.body)),
-    `${route.method} ${route.path}`,
-    undefined,
-  );
-  const result = await (await loadHandler(route.function))(event, lambdaContext(route.function));
-  const text: string = result.body ?? '';
-  const response = {
-    status: result.statusCode as number,
-    headers: new Headers(result.headers as Record<string, string>),
-    text,
-    body: text ? JSON.parse(text) : undefined,
-  };
-  expectMatchesContract(route.method, route.path, response);
-  return response;
-}
 
 function expectLimitHeaders(response: ApiResponse, limit: number, windowSeconds: number) {
   expect(response.headers.get('ratelimit-policy')).toBe(`${limit};w=${windowSeconds}`);

@@ -1,22 +1,9 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startRedisServer } from '../../infra/local/redis-server.js';
-import { startUpstashBridge } from '../../infra/local/upstash-bridge.js';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { usePrivateRedis } from '../helpers/private-redis.js';
 
 // This file kills its own Redis: it gets a private redis-server and bridge, a short circuit
 // breaker window, and rate limits on (to see the fail modes).
-const server = await startRedisServer();
-const bridge = await startUpstashBridge({ redisUrl: server.url });
-Object.assign(process.env, {
-  REDIS_REST_URL: bridge.url,
-  REDIS_REST_TOKEN: bridge.token,
-  REDIS_RETRY_AFTER_MS: '300',
-  RATE_LIMITS: 'on',
-});
-afterAll(async () => {
-  server.resume();
-  await bridge.close();
-  await server.stop();
-});
+const { server } = await usePrivateRedis();
 
 const { useApi } = await import('../helpers/api.js');
 const { createUser, uniqueEmail } = await import('../helpers/users.js');

@@ -1,0 +1,25 @@
+import { afterAll } from 'vitest';
+import { startRedisServer } from '../../infra/local/redis-server.js';
+import { startUpstashBridge } from '../../infra/local/upstash-bridge.js';
+
+/**
+ * For a test file that stops or freezes Redis: its own `redis-server` and Upstash bridge, a
+ * short circuit-breaker window (300 ms) and rate limits on, set in `process.env` — so call it
+ * before importing any handler. Stopped (and resumed first, if frozen) after the file.
+ */
+export async function usePrivateRedis() {
+  const server = await startRedisServer();
+  const bridge = await startUpstashBridge({ redisUrl: server.url });
+  Object.assign(process.env, {
+    REDIS_REST_URL: bridge.url,
+    REDIS_REST_TOKEN: bridge.token,
+    REDIS_RETRY_AFTER_MS: '300',
+    RATE_LIMITS: 'on',
+  });
+  afterAll(async () => {
+    server.resume();
+    await bridge.close();
+    await server.stop();
+  });
+  return { server, bridge };
+}
