@@ -196,6 +196,12 @@ const signing = new KeySetCache<SigningKey>(
       'This function signs access tokens: set JWT_SIGNING_KEYS (a JWK Set) or JWT_SIGNING_KEYS_SECRET_ARN.',
   }),
   async (raw) => {
+    // A new stage's secret holds `{"keys":[]}` until its first rotation has finished.
+    if (raw === '' || /^\s*\{\s*"keys"\s*:\s*\[\s*\]\s*\}\s*$/.test(raw)) {
+      throw new ServiceUnavailable(
+        'No signing key yet (first rotation pending). Try again shortly.',
+      );
+    }
     const current = SigningKeySet.parse(JSON.parse(raw)).keys[0] as z.output<typeof PrivateJwk>;
     return {
       kid: current.kid,

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { Ratelimit } from '@upstash/ratelimit';
 import type { Redis } from '@upstash/redis';
 import { getConfig } from '../config.js';
 import type { RateLimitPolicy } from '../rate-limits.js';
@@ -14,29 +13,6 @@ export interface RateLimitDecision {
   resetSeconds: number;
 }
 
-const limiters = new WeakMap<Redis, Map<string, Ratelimit>>();
-
-function limiterFor(redis: Redis, policy: RateLimitPolicy): Ratelimit {
-  let byPolicy = limiters.get(redis);
-  if (!byPolicy) {
-    byPolicy = new Map();
-    limiters.set(redis, byPolicy);
-  }
-  let limiter = byPolicy.get(policy.name);
-  if (!limiter) {
-    limiter = new Ratelimit({
-      redis,
-      limiter: Ratelimit.slidingWindow(policy.limit, `${policy.windowSeconds} s`),
-      prefix: `rl:${policy.name}`,
-      // Our Redis client has its own timeout and the circuit breaker; no second timer.
-      timeout: 0,
-      analytics: false,
-    });
-    byPolicy.set(policy.name, limiter);
-  }
-  return limiter;
-}
-
 /**
  * Rate limits are off: only on the `local` stage, with `RATE_LIMITS=off` or without Redis
  * (the local degraded mode). Elsewhere a missing Redis counts as an outage and each policy's
@@ -47,32 +23,20 @@ export function rateLimitsDisabled(): boolean {
   return config.STAGE === 'local' && (config.RATE_LIMITS === 'off' || !config.REDIS_REST_URL);
 }
 
-function resetSeconds(resetAtMs: number): number {
-  return Math.max(1, Math.ceil((resetAtMs - Date.now()) / 1000));
-}
-
 /**
- * Spends one request of `identity`'s budget under `policy` (sliding window,
- * `@upstash/ratelimit` 2.0.x). Returns the decision, or `unavailable` when Redis is (the
- * caller applies the policy's fail mode). Known limit: the library's script always names an
- * empty third key, which a Redis Cluster refuses (CROSSSLOT); `takeBudgets` does not.
+ * Spends one request of `identity`'s budget under `policy` (the same sliding window as
+ * `takeBudgets`, whose keys share the hash tag `{route:<identity>}`, so it works on a Redis
+ * Cluster such as ElastiCache Serverless; `@upstash/ratelimit` 2.0.x names an extra key
+ * outside any tag and fails there with CROSSSLOT). Returns the decision, or `unavailable`
+ * when Redis is (the caller applies the policy's fail mode).
  */
 export async function consumeRateLimit(
   policy: RateLimitPolicy,
   identity: string,
 ): Promise<RateLimitDecision | 'unavailable'> {
-  try {
-    const result = await withRedis((redis) => limiterFor(redis, policy).limit(identity));
-    return {
-      allowed: result.success,
-      limit: result.limit,
-      remaining: Math.max(0, result.remaining),
-      resetSeconds: resetSeconds(result.reset),
-    };
-  } catch (error) {
-    if (error instanceof RedisUnavailable) return 'unavailable';
-    throw error;
-  }
+  const result = await takeBudgets(`route:${identity}`, [{ policy }]);
+  if (result === 'unavailable') return result;
+  return result.denied?.decision ?? (result.decisions[0] as RateLimitDecision);
 }
 
 /**

@@ -114,6 +114,15 @@ describe('access token verification: iat and lifetime', () => {
 });
 
 describe('keys: signers and verifiers', () => {
+  it('a stage whose first rotation has not finished (empty key set) answers 503, not 500', async () => {
+    process.env.JWT_SIGNING_KEYS = JSON.stringify({ keys: [] });
+    const { issueAccessToken } = await instance();
+    await expect(issueAccessToken({ id: userId, role: 'user' })).rejects.toMatchObject({
+      kind: 'unavailable',
+      extra: { headers: { 'Retry-After': '5' } },
+    });
+  });
+
   it('verifies with the public key set alone: no private key in the environment', async () => {
     const token = await craft();
     delete process.env.JWT_SIGNING_KEYS;
