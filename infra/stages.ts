@@ -23,7 +23,7 @@ export interface StageConfig {
   memoryMb: number;
   /**
    * Timeout of each HTTP function: 10–29 s. Well above the per-request deadline of the
-   * database work (`REQUEST_DEADLINE_MS`, 2.5 s by default), so a stalled dependency ends in
+   * database work (`REQUEST_DEADLINE_MS`, 2 s by default), so a stalled dependency ends in
    * the function's own 503 with `Retry-After`, never in a Lambda timeout; below API Gateway's
    * 30 s. `stageConfig` refuses anything else.
    */
