@@ -7,7 +7,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { type FauxqsServer, startFauxqs } from 'fauxqs';
+import type { FauxqsServer } from 'fauxqs';
 import {
   outboxRelay,
   type QueueDefinition,
@@ -18,6 +18,46 @@ import { lambdaContext, loadHandler } from './lambda.js';
 
 const REGION = 'us-east-1';
 const ACCOUNT = '000000000000';
+
+/**
+ * True for the one warning Node prints when `node:sqlite` is first loaded (fauxqs uses it for
+ * optional persistence): `ExperimentalWarning: SQLite is an experimental feature…`.
+ */
+function isSqliteExperimentalWarning(warning: string | Error, options: unknown): boolean {
+  const type =
+    typeof options === 'string'
+      ? options
+      : ((options as { type?: string } | undefined)?.type ??
+        (warning instanceof Error ? warning.name : undefined));
+  const message = typeof warning === 'string' ? warning : warning.message;
+  return type === 'ExperimentalWarning' && message.startsWith('SQLite is an experimental feature');
+}
+
+let fauxqs: Promise<typeof import('fauxqs')> | undefined;
+
+/**
+ * Imports fauxqs once, without the SQLite experimental warning on stderr (`npm run dev`, the
+ * tests, the bench). Node decides at `process.emitWarning` time, so that one call is dropped
+ * while the import runs; every other warning goes through, and the original is put back.
+ * (A `process.on('warning')` listener cannot stop Node's own printer, and
+ * `--disable-warning=ExperimentalWarning` would hide every experimental feature's warning.)
+ */
+function importFauxqs(): Promise<typeof import('fauxqs')> {
+  fauxqs ??= (async () => {
+    const emitWarning = process.emitWarning;
+    process.emitWarning = function (this: NodeJS.Process, warning, ...rest: unknown[]) {
+      if (isSqliteExperimentalWarning(warning, rest[0])) return;
+      // biome-ignore lint/suspicious/noExplicitAny: forwards whichever overload was called
+      return (emitWarning as any).call(this, warning, ...rest);
+    } as typeof process.emitWarning;
+    try {
+      return await import('fauxqs');
+    } finally {
+      process.emitWarning = emitWarning;
+    }
+  })();
+  return fauxqs;
+}
 
 export interface LocalQueues {
   /** SQS endpoint for `SQS_ENDPOINT`. */
@@ -43,6 +83,7 @@ export interface LocalQueues {
 export async function startLocalQueues(
   options: { port?: number; visibilityTimeoutSeconds?: number } = {},
 ): Promise<LocalQueues> {
+  const { startFauxqs } = await importFauxqs();
   let server = await startFauxqs({ port: options.port ?? 0, logger: false, defaultRegion: REGION });
   const port = server.port;
   const urls: Record<string, string> = {};

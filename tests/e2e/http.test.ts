@@ -181,19 +181,43 @@ describe('operations and docs', () => {
       expect(response.headers.get('content-type')).toMatch(/^text\/html/);
       const csp = response.headers.get('content-security-policy') ?? '';
       expect(csp).toContain("script-src 'self'");
-      const scripts = [
-        ...response.text.matchAll(/<(?:script|link)[^>]+(?:src|href)="([^"]+)"/g),
-      ].map((m) => m[1] as string);
-      expect(scripts.length).toBeGreaterThan(0);
-      for (const src of scripts) {
+      const urls = [...response.text.matchAll(/<(?:script|link)[^>]+(?:src|href)="([^"]+)"/g)].map(
+        (m) => m[1] as string,
+      );
+      const assets = urls.filter((url) => !url.startsWith('data:'));
+      expect(assets.length).toBeGreaterThan(0);
+      for (const src of assets) {
         expect(src.startsWith('/docs/assets/'), src).toBe(true);
         const asset = await api.get(src);
         expect(asset.status, src).toBe(200);
         expect(asset.text.length).toBeGreaterThan(10_000);
       }
+      // The only inline URL is the icon (next test), which img-src allows.
+      expect(urls.filter((url) => url.startsWith('data:')).length, page).toBe(1);
     }
     expect((await api.get('/docs/assets/..%2Fpackage.json')).status).toBe(404);
     expect((await api.get('/docs/assets/nope.js')).status).toBe(404);
+  });
+
+  it('/docs and /redoc link an SVG icon their CSP allows, so browsers do not ask for /favicon.ico', async () => {
+    for (const page of ['/docs', '/redoc']) {
+      const response = await api.get(page);
+      const head = response.text.slice(0, response.text.indexOf('</head>'));
+      const href = head.match(/<link rel="icon" type="image\/svg\+xml" href="([^"]+)">/)?.[1];
+      expect(href, page).toBeDefined();
+      const [, mediaType, data] = href?.match(/^data:([^;,]+);base64,(.+)$/) ?? [];
+      expect(mediaType, page).toBe('image/svg+xml');
+      const svg = Buffer.from(data ?? '', 'base64').toString('utf8');
+      expect(svg).toMatch(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" [^>]*viewBox="[^"]+">/);
+      expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+      expect(svg).not.toMatch(/<script|\bon\w+=|href=/i); // a picture, nothing active
+      // Icons load under img-src (CSP Level 3; Firefox enforces it for favicons).
+      const imgSrc = (response.headers.get('content-security-policy') ?? '')
+        .split(';')
+        .map((directive) => directive.trim().split(/\s+/))
+        .find(([name]) => name === 'img-src');
+      expect(imgSrc, page).toContain('data:');
+    }
   });
 
   it('every non-public route rejects a request without a token (401)', async () => {
