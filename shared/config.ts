@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseEnv } from 'node:util';
 import { z } from 'zod';
 
 /** The database connection, shared by the functions and the migration trigger. */
@@ -144,14 +147,53 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/**
+ * The text of a `ConfigError`: `Invalid environment:`, then one line per problem,
+ * `NAME: what is wrong`, each (outside Lambda) with where to fix it. The local tools load
+ * `.env` from the current folder without overriding the environment (Node's
+ * `process.loadEnvFile`), so when `./.env` holds the value in force the line says so, and
+ * otherwise says to set it in `.env` or the environment. In Lambda the variables come from
+ * the function's configuration, so no hint is added.
+ */
+export function describeEnvironmentProblems(
+  problems: ReadonlyArray<{ name: string; message: string }>,
+): string {
+  const inLambda = Boolean(process.env.AWS_LAMBDA_FUNCTION_NAME);
+  const dotenv = inLambda ? undefined : readDotenv();
+  const hint = (name: string) => {
+    if (inLambda || !name) return '';
+    if (dotenv?.[name] !== undefined && dotenv[name] === process.env[name]) {
+      return ' (this value comes from .env)';
+    }
+    if (dotenv?.[name] !== undefined) return ' (set in the environment, which overrides .env)';
+    return ' (set it in .env or the environment)';
+  };
+  const lines = problems.map(
+    ({ name, message }) => `  ${name || '(env)'}: ${message}${hint(name)}`,
+  );
+  return `Invalid environment:\n${lines.join('\n')}`;
+}
+
+/** The variables of `./.env`, or undefined when there is none (or it cannot be read). */
+function readDotenv(): NodeJS.Dict<string> | undefined {
+  try {
+    return parseEnv(readFileSync(join(process.cwd(), '.env'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
 let cached: Config | undefined;
 
 /** Parses `process.env` with `schema`; throws `ConfigError` listing every bad variable. */
 function parseEnvironment<T extends z.ZodType>(schema: T): z.output<T> {
   const parsed = schema.safeParse(process.env);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
-    throw new ConfigError(`Invalid environment:\n${lines.join('\n')}`);
+    throw new ConfigError(
+      describeEnvironmentProblems(
+        parsed.error.issues.map((i) => ({ name: i.path.join('.'), message: i.message })),
+      ),
+    );
   }
   return parsed.data;
 }

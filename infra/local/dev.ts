@@ -1,58 +1,195 @@
 /**
  * `npm run dev`: the local cloud in one process — PostgreSQL (embedded, or DATABASE_URL),
- * migrated on start, and the API Gateway emulation serving every route of the route table.
- * Data is kept in `.local/` between runs; `npm run dev -- --reset` starts clean.
+ * migrated on start, Redis (a `redis-server` of its own, or REDIS_URL; without either it runs
+ * with caching and rate limits off), SQS (fauxqs) with the workers, and the API Gateway
+ * emulation serving every route of the route table. Data is kept in `.local/` (or
+ * `LOCAL_STATE_DIR`) between runs; `npm run dev -- --reset` starts clean.
+ *
+ * Startup never leaves anything behind: a failure (port taken, bad configuration, a
+ * dependency that does not start) prints one message, stops what was already started and
+ * exits 1; Ctrl-C or SIGTERM, during startup or later, stops everything and exits.
  */
 import { rmSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { ConfigError, describeEnvironmentProblems, getConfig } from '../../shared/config.js';
 import { outboxRelay, retention } from '../../shared/queue/queues.js';
 import { startGateway } from './gateway.js';
+import { REDIS_SERVER_HINT } from './redis-server.js';
 import { startEventSourceMappings, startLocalQueues } from './sqs.js';
 import { localEnvironment, startLocalCache, startLocalDatabase } from './stack.js';
 import { KEYS_FILE, PG_DATA_DIR, readRunningStack, STACK_FILE, STATE_DIR } from './state.js';
 
-const reset = process.argv.includes('--reset');
-const port = Number(process.env.PORT ?? 3000);
+/** A startup failure whose message is all the user needs (no stack trace). */
+class StartupError extends Error {}
 
-if (readRunningStack()) {
-  console.error(`A local stack is already running (see ${STACK_FILE}). Stop it first.`);
-  process.exit(1);
+const stops: Array<() => Promise<void>> = [];
+let inFlight: Promise<unknown> = Promise.resolve();
+let stopping = false;
+
+/**
+ * Runs one startup step and registers how to undo it. When a stop was requested meanwhile
+ * (Ctrl-C during startup) the step's result is still registered, so it is stopped too, and
+ * startup goes no further.
+ */
+async function step<T>(start: () => Promise<T>, stop?: (value: T) => Promise<void>): Promise<T> {
+  const run = (async () => {
+    const value = await start();
+    if (stop) stops.push(() => stop(value));
+    return value;
+  })();
+  inFlight = run.catch(() => {});
+  const value = await run;
+  if (stopping) await new Promise<never>(() => {}); // shutdown() takes over
+  return value;
 }
-if (reset) {
-  await rm(STATE_DIR, { recursive: true, force: true });
-  console.log('Reset: removed .local/ (database and signing key).');
+
+/** Stops everything started so far, newest first, then exits with `code`. */
+async function shutdown(code: number): Promise<never> {
+  stopping = true;
+  // Whatever hangs, the process still ends (the exit reapers stop PostgreSQL and Redis).
+  setTimeout(() => process.exit(code), 15_000).unref();
+  rmSync(STACK_FILE, { force: true });
+  await inFlight;
+  for (const stop of stops.splice(0).reverse()) {
+    await stop().catch((error) => console.error('while stopping:', messageOf(error)));
+  }
+  process.exit(code);
 }
 
-const database = await startLocalDatabase({
-  databaseUrl: process.env.DATABASE_URL,
-  dataDir: PG_DATA_DIR,
-});
-const cache = await startLocalCache({ redisUrl: process.env.REDIS_URL });
-const env = await localEnvironment({
-  databaseUrl: database.url,
-  issuer: `http://localhost:${port}`,
-  keysFile: KEYS_FILE,
-  cache,
-});
-const queues = await startLocalQueues();
-Object.assign(env, queues.env);
-Object.assign(process.env, env);
-process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
-const mappings = startEventSourceMappings(queues, {
-  onError: (error) => console.error('worker:', error instanceof Error ? error.message : error),
-});
+function onSignal(): void {
+  if (stopping) process.exit(1); // a second Ctrl-C: no more waiting
+  void shutdown(0);
+}
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+process.on('SIGHUP', onSignal); // the terminal closed
+// `npm run dev` runs us under `sh -c`: a SIGTERM sent to npm alone ends npm and sh, not us.
+// Orphaned (our parent changed), stop as if signalled rather than run on unseen.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent && !stopping) void shutdown(0);
+}, 1000).unref();
 
-const gateway = await startGateway({
-  port,
-  log: (entry) => console.log(JSON.stringify({ level: 'INFO', message: 'request', ...entry })),
-});
-writeFileSync(STACK_FILE, JSON.stringify({ pid: process.pid, url: gateway.url, env }, null, 2), {
-  mode: 0o600,
-});
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
 
-const base = `http://localhost:${gateway.port}`;
-console.log(`
-Local stack is up (${database.embedded ? 'embedded PostgreSQL in .local/pg' : 'DATABASE_URL'}):
+/** The one line for a taken gateway port, with the way out. */
+function portTakenMessage(port: number): string {
+  const other = port < 65535 ? port + 1 : 3000;
+  return `Port ${port} is already in use (another npm run dev, or another program). Pick another: PORT=${other} npm run dev`;
+}
+
+/** `error` as the one-line port message when it is a taken port, else as it is. */
+function explainListenError(error: unknown, port: number): unknown {
+  return (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
+    ? new StartupError(portTakenMessage(port))
+    : error;
+}
+
+/** Rejects (see `explainListenError`) when `port` cannot be bound on 127.0.0.1. */
+function checkPortFree(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (error) => reject(explainListenError(error, port)));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
+  });
+}
+
+/** The stack's own variables (the functions' ones are checked by `getConfig()`). */
+function readOwnEnvironment(): { port: number } {
+  const problems: Array<{ name: string; message: string }> = [];
+  const rawPort = process.env.PORT ?? '3000';
+  const port = /^\d{1,5}$/.test(rawPort) ? Number(rawPort) : Number.NaN;
+  if (!(port >= 0 && port <= 65535)) {
+    problems.push({
+      name: 'PORT',
+      message: 'must be a TCP port number, 0-65535 (0: any free port)',
+    });
+  }
+  const databaseUrl = process.env.DATABASE_URL;
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push({ name: 'DATABASE_URL', message: 'must be a postgres:// or postgresql:// URL' });
+  }
+  const redisUrl = process.env.REDIS_URL;
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
+    problems.push({ name: 'REDIS_URL', message: 'must be a redis:// or rediss:// URL' });
+  }
+  if (problems.length) throw new StartupError(describeEnvironmentProblems(problems));
+  return { port };
+}
+
+async function main(): Promise<void> {
+  const reset = process.argv.includes('--reset');
+  const { port } = readOwnEnvironment();
+
+  const running = readRunningStack();
+  if (running) {
+    throw new StartupError(
+      `A local stack is already running at ${running.url} (pid ${running.pid}, see ${STACK_FILE}). Stop it first.`,
+    );
+  }
+  // Before starting anything: a taken port fails in a moment, not after PostgreSQL started.
+  if (port !== 0) await checkPortFree(port);
+  if (reset) {
+    await rm(STATE_DIR, { recursive: true, force: true });
+    console.log(`Reset: removed ${STATE_DIR} (database and signing key).`);
+  }
+
+  const database = await step(
+    () => startLocalDatabase({ databaseUrl: process.env.DATABASE_URL, dataDir: PG_DATA_DIR }),
+    async (started) => {
+      const { closeSql } = await import('../../shared/db/client.js');
+      await closeSql();
+      await started.stop();
+    },
+  );
+  const cache = await step(
+    () => startLocalCache({ redisUrl: process.env.REDIS_URL }),
+    async (started) => started?.stop(),
+  );
+  const env = await step(() =>
+    localEnvironment({
+      databaseUrl: database.url,
+      issuer: `http://localhost:${port}`,
+      keysFile: KEYS_FILE,
+      cache,
+    }),
+  );
+  const queues = await step(
+    () => startLocalQueues(),
+    (started) => started.stop(),
+  );
+  Object.assign(env, queues.env);
+  Object.assign(process.env, env);
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+  // The functions' configuration, checked now rather than at the first request.
+  getConfig();
+  await step(
+    async () =>
+      startEventSourceMappings(queues, {
+        onError: (error) => console.error('worker:', messageOf(error)),
+      }),
+    (started) => started.stop(),
+  );
+
+  const gateway = await step(
+    () =>
+      startGateway({
+        port,
+        log: (entry) =>
+          console.log(JSON.stringify({ level: 'INFO', message: 'request', ...entry })),
+      }).catch((error) => Promise.reject(explainListenError(error, port))),
+    (started) => started.close(),
+  );
+  writeFileSync(STACK_FILE, JSON.stringify({ pid: process.pid, url: gateway.url, env }, null, 2), {
+    mode: 0o600,
+  });
+
+  const base = `http://localhost:${gateway.port}`;
+  console.log(`
+Local stack is up (${database.embedded ? `embedded PostgreSQL in ${PG_DATA_DIR}` : 'DATABASE_URL'}):
   API       ${base}/api/v1
   Docs      ${base}/docs   (ReDoc: ${base}/redoc, OpenAPI: ${base}/openapi.json)
   Health    ${base}/health
@@ -64,24 +201,21 @@ Local stack is up (${database.embedded ? 'embedded PostgreSQL in .local/pg' : 'D
       ? `${cache.redisUrl} via the Upstash REST bridge ${cache.restUrl}${
           process.env.RATE_LIMITS === 'off' ? ' (rate limits off: RATE_LIMITS=off)' : ''
         }`
-      : 'none found (no REDIS_URL, no redis-server): caching and rate limits are OFF'
+      : `none: caching and rate limits are OFF (no REDIS_URL, no redis-server on the PATH: ${REDIS_SERVER_HINT})`
   }
-Ctrl-C stops it; data stays in .local/ (npm run dev -- --reset starts clean).
+Ctrl-C stops it; data stays in ${STATE_DIR} (npm run dev -- --reset starts clean).
 `);
-
-let stopping = false;
-async function shutdown(): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  rmSync(STACK_FILE, { force: true });
-  await gateway.close();
-  await mappings.stop();
-  await queues.stop();
-  await cache?.stop();
-  const { closeSql } = await import('../../shared/db/client.js');
-  await closeSql();
-  await database.stop();
-  process.exit(0);
 }
-process.on('SIGINT', shutdown);
-process.on('SIGTERM', shutdown);
+
+try {
+  await main();
+} catch (error) {
+  if (!stopping) {
+    if (error instanceof StartupError || error instanceof ConfigError) {
+      console.error(error.message);
+    } else {
+      console.error('The local stack did not start:', error);
+    }
+    await shutdown(1);
+  }
+}

@@ -345,6 +345,7 @@ async function answer(
  * and refuses requests over its quotas (431 for the request line and headers, 413 for the
  * payload); the gateway's own errors are problem+json with `X-Request-ID`. Calls `log` once
  * per request. `corsOrigins` defaults to `localCorsOrigins(port)` (`CORS_ORIGINS`).
+ * Errors: the listen error, e.g. `EADDRINUSE` when the port is taken.
  */
 export async function startGateway(options: {
   port: number;
@@ -386,9 +387,14 @@ export async function startGateway(options: {
   );
   server.on('clientError', answerClientError);
   server.keepAliveTimeout = 5000;
-  await new Promise<void>((resolve) =>
-    server.listen(options.port, options.host ?? '127.0.0.1', resolve),
-  );
+  // A taken port rejects with the listen error (`code: 'EADDRINUSE'`), not an uncaught one.
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const port = (server.address() as AddressInfo).port;
   allowOrigins = options.corsOrigins ?? localCorsOrigins(port);
   return {

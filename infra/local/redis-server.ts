@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { freePort } from './postgres.js';
+import { freePort, reapOnExit } from './postgres.js';
 
 export interface LocalRedis {
   /** `redis://127.0.0.1:<port>` */
@@ -20,14 +20,21 @@ export function hasRedisServer(): boolean {
   return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
+/** How to get Redis when `hasRedisServer()` is false: the Debian package, or `REDIS_URL`. */
+export const REDIS_SERVER_HINT =
+  'install it (Debian/Ubuntu: sudo apt-get install redis-server) or set REDIS_URL=redis://… to a Redis you run';
+
 /**
  * Starts a throw-away `redis-server` on 127.0.0.1 (a free port unless given) with no
- * persistence (`--save ""`, no AOF), and waits until it accepts connections.
- * Errors: the binary is missing or the server does not start within 10 s.
+ * persistence (`--save ""`, no AOF), and waits until it accepts connections. The server
+ * never outlives this process (killed at exit, signals included: `reapOnExit`). When the
+ * port it picked was taken meanwhile, it tries another (3 tries).
+ * Errors: the binary is missing, the port is taken, or it does not start within 10 s.
  */
 export async function startRedisServer(options: { port?: number } = {}): Promise<LocalRedis> {
-  const port = options.port ?? (await freePort());
+  let port = options.port ?? (await freePort());
   let child: ChildProcess | undefined;
+  let unregisterChild = () => {};
 
   const start = () =>
     new Promise<void>((resolve, reject) => {
@@ -37,16 +44,21 @@ export async function startRedisServer(options: { port?: number } = {}): Promise
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );
       child = proc;
+      let output = '';
       // Never outlive the process that started it (dev stopped with Ctrl-C, a test run ending).
-      const reap = () => proc.kill('SIGKILL');
-      process.once('exit', reap);
-      proc.once('exit', () => process.removeListener('exit', reap));
+      const unregister = reapOnExit(() => proc.kill('SIGKILL'));
+      unregisterChild = unregister;
+      proc.once('exit', unregister);
       const timer = setTimeout(
         () => reject(new Error('redis-server did not start in 10 s')),
         10_000,
       );
+      proc.stderr?.on('data', (chunk: Buffer) => {
+        output = (output + chunk.toString()).slice(-2000);
+      });
       proc.stdout?.on('data', (chunk: Buffer) => {
-        if (chunk.toString().includes('Ready to accept connections')) {
+        output = (output + chunk.toString()).slice(-2000);
+        if (output.includes('Ready to accept connections')) {
           clearTimeout(timer);
           resolve();
         }
@@ -57,7 +69,17 @@ export async function startRedisServer(options: { port?: number } = {}): Promise
       });
       proc.on('exit', (code) => {
         clearTimeout(timer);
-        reject(new Error(`redis-server exited with code ${code}`));
+        const inUse = output.includes('Address already in use');
+        reject(
+          Object.assign(
+            new Error(
+              inUse
+                ? `redis-server could not listen on port ${port}: it is in use`
+                : `redis-server exited with code ${code}${lastLine(output)}`,
+            ),
+            inUse ? { code: 'EADDRINUSE', port } : {},
+          ),
+        );
       });
     });
 
@@ -67,11 +89,23 @@ export async function startRedisServer(options: { port?: number } = {}): Promise
       child = undefined;
       if (!proc || proc.exitCode !== null) return resolve();
       proc.removeAllListeners('exit');
-      proc.once('exit', () => resolve());
+      proc.once('exit', () => {
+        unregisterChild();
+        resolve();
+      });
       proc.kill('SIGTERM');
     });
 
-  await start();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await start();
+      break;
+    } catch (error) {
+      const taken = (error as NodeJS.ErrnoException).code === 'EADDRINUSE';
+      if (!taken || options.port || attempt === 3) throw error;
+      port = await freePort();
+    }
+  }
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
@@ -80,4 +114,10 @@ export async function startRedisServer(options: { port?: number } = {}): Promise
     pause: () => child?.kill('SIGSTOP'),
     resume: () => child?.kill('SIGCONT'),
   };
+}
+
+/** `: <the last non-empty line of output>`, or nothing. */
+function lastLine(output: string): string {
+  const line = output.trim().split('\n').pop()?.trim();
+  return line ? `: ${line}` : '';
 }

@@ -1,11 +1,10 @@
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { publicKeySetOf } from '../../shared/auth/keys.js';
 import { migrate } from '../../shared/db/migrations.js';
 import { generateSigningKeySet, loadOrCreateSigningKeySet } from './keys.js';
-import { startEmbeddedPostgres } from './postgres.js';
+import { createTemporaryDir, startEmbeddedPostgres } from './postgres.js';
 import { hasRedisServer, type LocalRedis, startRedisServer } from './redis-server.js';
 import { startUpstashBridge } from './upstash-bridge.js';
 
@@ -21,7 +20,10 @@ export interface LocalDatabase {
  * - `databaseUrl` given: that server; with `fresh`, a new database `test_<random>` in it
  *   (dropped on stop), else the database itself;
  * - otherwise an embedded PostgreSQL: in `dataDir` and kept between runs, or, with `fresh`,
- *   in a temporary directory deleted on stop.
+ *   in a temporary folder `notes-pg-*` deleted on stop.
+ * Nothing started outlives a failure: when a step fails, what was started is stopped (and
+ * the temporary folder deleted) before the error is thrown; the embedded server and its
+ * folder are also reaped when the process exits or is interrupted (`reapOnExit`).
  */
 export async function startLocalDatabase(options: {
   databaseUrl?: string | undefined;
@@ -29,52 +31,54 @@ export async function startLocalDatabase(options: {
   port?: number;
   fresh?: boolean;
 }): Promise<LocalDatabase> {
-  let url: string;
-  let stopServer: () => Promise<void> = async () => {};
-  let embedded = false;
-  if (options.databaseUrl) {
-    url = options.databaseUrl;
-  } else {
-    const dataDir = options.fresh
-      ? await mkdtemp(join(tmpdir(), 'notes-pg-'))
-      : (options.dataDir ?? join(tmpdir(), 'notes-pg'));
-    // The server runs as its own OS user when we are root: it must reach the folder.
-    if (options.fresh) await chmod(dataDir, 0o755);
-    const server = await startEmbeddedPostgres({
-      dataDir: options.fresh ? join(dataDir, 'data') : dataDir,
-      persistent: !options.fresh,
-      ...(options.port ? { port: options.port } : {}),
-    });
-    url = server.url;
-    embedded = true;
-    stopServer = async () => {
-      await server.stop();
-      if (options.fresh) await rm(dataDir, { recursive: true, force: true });
-    };
-  }
-  let dropDatabase = async () => {};
-  if (options.fresh) {
-    const name = `test_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
-    const admin = postgres(url, { max: 1, onnotice: () => {} });
-    await admin`CREATE DATABASE ${admin(name)}`;
-    await admin.end();
-    const base = url;
-    url = withDatabase(url, name);
-    dropDatabase = async () => {
-      const cleanup = postgres(base, { max: 1, onnotice: () => {} });
-      await cleanup`DROP DATABASE IF EXISTS ${cleanup(name)} WITH (FORCE)`;
-      await cleanup.end();
-    };
-  }
-  await migrate({ databaseUrl: url, direction: 'up' });
-  return {
-    url,
-    embedded,
-    stop: async () => {
-      await dropDatabase();
-      await stopServer();
-    },
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.splice(0).reverse()) await stop();
   };
+  try {
+    let url: string;
+    if (options.databaseUrl) {
+      url = options.databaseUrl;
+    } else {
+      let dataDir = options.dataDir ?? join(tmpdir(), 'notes-pg');
+      if (options.fresh) {
+        const temporary = await createTemporaryDir('notes-pg-');
+        stops.push(async () => temporary.remove());
+        dataDir = join(temporary.path, 'data');
+      }
+      const server = await startEmbeddedPostgres({
+        dataDir,
+        persistent: !options.fresh,
+        ...(options.port ? { port: options.port } : {}),
+      });
+      stops.push(() => server.stop());
+      url = server.url;
+    }
+    if (options.fresh) {
+      const name = `test_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+      const admin = postgres(url, { max: 1, onnotice: () => {} });
+      try {
+        await admin`CREATE DATABASE ${admin(name)}`;
+      } finally {
+        await admin.end();
+      }
+      const base = url;
+      url = withDatabase(url, name);
+      stops.push(async () => {
+        const cleanup = postgres(base, { max: 1, onnotice: () => {} });
+        try {
+          await cleanup`DROP DATABASE IF EXISTS ${cleanup(name)} WITH (FORCE)`;
+        } finally {
+          await cleanup.end();
+        }
+      });
+    }
+    await migrate({ databaseUrl: url, direction: 'up' });
+    return { url, embedded: !options.databaseUrl, stop: stopAll };
+  } catch (error) {
+    await stopAll().catch(() => {});
+    throw error;
+  }
 }
 
 export interface LocalCache {
@@ -103,17 +107,22 @@ export async function startLocalCache(options: {
     server = await startRedisServer();
     redisUrl = server.url;
   }
-  const bridge = await startUpstashBridge({ redisUrl });
-  return {
-    redisUrl,
-    restUrl: bridge.url,
-    restToken: bridge.token,
-    ...(server ? { server } : {}),
-    stop: async () => {
-      await bridge.close();
-      await server?.stop();
-    },
-  };
+  try {
+    const bridge = await startUpstashBridge({ redisUrl });
+    return {
+      redisUrl,
+      restUrl: bridge.url,
+      restToken: bridge.token,
+      ...(server ? { server } : {}),
+      stop: async () => {
+        await bridge.close();
+        await server?.stop();
+      },
+    };
+  } catch (error) {
+    await server?.stop();
+    throw error;
+  }
 }
 
 /** `url` with its database name replaced by `database`. */

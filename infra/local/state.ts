@@ -1,9 +1,16 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { REPO_ROOT } from './lambda.js';
 
-/** The git-ignored folder where the local cloud keeps its data between runs. */
-export const STATE_DIR = fileURLToPath(new URL('.local/', REPO_ROOT));
+/**
+ * The folder where the local cloud keeps its data between runs (with a trailing `/`):
+ * `LOCAL_STATE_DIR` when set (e.g. a second checkout's stack, or a throw-away one), else the
+ * git-ignored `.local/` of the project.
+ */
+export const STATE_DIR = process.env.LOCAL_STATE_DIR
+  ? `${resolve(process.env.LOCAL_STATE_DIR)}${sep}`
+  : fileURLToPath(new URL('.local/', REPO_ROOT));
 export const PG_DATA_DIR = `${STATE_DIR}pg`;
 export const KEYS_FILE = `${STATE_DIR}jwks.json`;
 export const STACK_FILE = `${STATE_DIR}stack.json`;

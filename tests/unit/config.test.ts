@@ -1,10 +1,23 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 
 const saved = { ...process.env };
+const savedCwd = process.cwd();
 afterEach(() => {
   process.env = { ...saved };
+  process.chdir(savedCwd);
   vi.resetModules();
 });
+
+/** Runs the rest of the test in a new empty folder, with `dotenv` as its `.env` if given. */
+function inFolder(dotenv?: string): void {
+  const dir = mkdtempSync(join(tmpdir(), 'config-test-'));
+  if (dotenv !== undefined) writeFileSync(join(dir, '.env'), dotenv);
+  process.chdir(dir);
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+}
 
 /** The config module as a fresh Lambda instance (or process) would load it. */
 async function load() {
@@ -73,5 +86,36 @@ describe('config', () => {
     delete process.env.ACCESS_TOKEN_TTL_SECONDS;
     const { getConfig } = await load();
     expect(getConfig().ACCESS_TOKEN_TTL_SECONDS).toBe(900);
+  });
+
+  it('says where to fix a variable: in .env or the environment', async () => {
+    inFolder();
+    process.env.DATABASE_URL = 'mysql://nope';
+    expect(await configError()).toContain(
+      'Invalid environment:\n  DATABASE_URL: must be a postgres:// or postgresql:// URL (set it in .env or the environment)',
+    );
+  });
+
+  it('says when the bad value comes from .env, and when the environment overrides .env', async () => {
+    inFolder('# local settings\nDATABASE_URL=mysql://from-dotenv\nREDIS_TIMEOUT_MS=5000\n');
+    // What the tools' loader does: .env fills in what the environment does not set.
+    process.env.DATABASE_URL = 'mysql://from-dotenv';
+    process.env.REDIS_TIMEOUT_MS = 'fast';
+    const message = await configError();
+    expect(message).toContain(
+      'DATABASE_URL: must be a postgres:// or postgresql:// URL (this value comes from .env)',
+    );
+    expect(message).toMatch(
+      /REDIS_TIMEOUT_MS: .+ \(set in the environment, which overrides \.env\)/,
+    );
+  });
+
+  it('in Lambda, names the variable without pointing at .env', async () => {
+    inFolder('DATABASE_URL=mysql://nope\n');
+    process.env.AWS_LAMBDA_FUNCTION_NAME = 'notes-api-dev-NotesGet';
+    process.env.DATABASE_URL = 'mysql://nope';
+    await expect(load()).rejects.toThrow(
+      /DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL$/m,
+    );
   });
 });
