@@ -5,7 +5,7 @@
  *
  * To add an endpoint: one entry here, one file under `functions/`, one service call.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { AuditLogPage, AuditLogQuery } from './audit/schemas.js';
 import {
   HealthStatus,

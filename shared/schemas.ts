@@ -4,7 +4,7 @@
  * HTTP), so a domain may import it. The NUL rule for every string is not here: it is applied
  * to whole inputs by the HTTP validation step, so no new field can forget it.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Longest RFC 3339 timestamp accepted: `2024-01-01T10:00:00.123456+05:30` (32 chars). */
 export const TIMESTAMP_MAX_LENGTH = 32;

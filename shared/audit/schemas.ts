@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { queryInteger, Timestamp, UtcTimestamp } from '../schemas.js';
 
 /** An audit event as it travels on the audit queue (the outbox's `EventMessage`). */

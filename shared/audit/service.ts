@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { BadRequest } from '../errors.js';
 import * as repository from './repository.js';
 import type { AuditEntry, AuditEventMessage, AuditLogPage, AuditLogQuery } from './schemas.js';

@@ -8,7 +8,7 @@ import {
   type JSONWebKeySet,
   type JWK,
 } from 'jose';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError, getConfig } from '../config.js';
 import { ServiceUnavailable } from '../errors.js';
 import { logger } from '../logger.js';

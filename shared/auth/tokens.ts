@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError, getConfig } from '../config.js';
 import { Unauthenticated } from '../errors.js';
 import { getSigningKey, getVerificationKeys, reloadVerificationKeys } from './keys.js';

@@ -1,5 +1,5 @@
 import postgres from 'postgres';
-import { z } from 'zod';
+import * as z from 'zod';
 import { getMigrationConfig, type MigrationConfig } from '../config.js';
 import { logger } from '../logger.js';
 import { iamAuthTokenFor, withPassword } from './iam-auth.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 const Probe = z.enum(['ok', 'unavailable', 'disabled']);
 

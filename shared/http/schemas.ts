@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** RFC 9457 problem details as this API sends them (see `problem.ts`). */
 export const Problem = z

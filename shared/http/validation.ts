@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { FieldError } from '../errors.js';
 
 /** Where a validated value came from; the first segment of every `FieldError.field`. */

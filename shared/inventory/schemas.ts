@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { queryInteger, Timestamp, UtcTimestamp } from '../schemas.js';
 
 /** 1–64 chars, starting with a letter or digit (API.md § Inventory). */

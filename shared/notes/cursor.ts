@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { BadRequest } from '../errors.js';
 import { toUtcTimestamp } from '../schemas.js';
 import type { ListNotesQuery } from './schemas.js';

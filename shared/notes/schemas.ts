@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { queryInteger, UtcTimestamp } from '../schemas.js';
 
 // U+0000 (which PostgreSQL `text` cannot hold) is refused for every input string by the HTTP

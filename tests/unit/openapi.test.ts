@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { buildOpenApiDocument, errorStatuses } from '../../shared/docs/openapi.js';
 import type { RouteDefinition } from '../../shared/http/route.js';
 import { Problem } from '../../shared/http/schemas.js';
