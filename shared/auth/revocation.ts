@@ -1,4 +1,5 @@
 import { RedisUnavailable, withRedis } from '../cache/redis.js';
+import type { RedisBatch } from '../cache/redis-batch.js';
 import { CLOCK_TOLERANCE_SECONDS, type Principal } from './tokens.js';
 
 const key = (tokenId: string) => `revoked-jti:${tokenId}`;
@@ -23,12 +24,17 @@ export async function revokeAccessToken(principal: Principal): Promise<boolean> 
 }
 
 /**
- * True when the `jti` is on the deny list. Fails open: without Redis (not configured, down,
- * or slow) a token is taken as not revoked, so an outage never locks users out.
+ * True when the `jti` is on the deny list (one `EXISTS` on a single key, so any cluster
+ * slot). Fails open: without Redis (not configured, down, or slow) a token is taken as not
+ * revoked, so an outage never locks users out. With `batch`, the command is queued there and
+ * the promise settles when the batch is sent.
  */
-export async function isAccessTokenRevoked(tokenId: string): Promise<boolean> {
+export async function isAccessTokenRevoked(tokenId: string, batch?: RedisBatch): Promise<boolean> {
   try {
-    return (await withRedis((redis) => redis.exists(key(tokenId)))) === 1;
+    const found = batch
+      ? await batch.exists(key(tokenId))
+      : await withRedis((redis) => redis.exists(key(tokenId)));
+    return found === 1;
   } catch (error) {
     if (error instanceof RedisUnavailable) return false;
     throw error;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { getSql, type Queryable } from '../db/client.js';
+import { countMetric, MetricName, traced } from '../observability.js';
 import { RedisUnavailable, withRedis } from './redis.js';
 
 /** How a read was served: from Redis, from the source after a miss, or around Redis. */
@@ -54,7 +55,9 @@ export interface CacheAsideOptions<T> {
  * entry stored in Redis under that version (one GET); on a miss runs `load` and stores its
  * result under the same version for `ttlSeconds`. Redis only holds copies: it never decides
  * what is fresh, so a write that committed while Redis was unreachable is still seen by the
- * next read. When Redis is unavailable `load` runs directly (`bypass`).
+ * next read. When Redis is unavailable `load` runs directly (`bypass`). Each read counts one
+ * `CacheHits`, `CacheMisses` or `CacheBypasses` metric; its Redis calls are `Redis` subsegments
+ * in a trace.
  * Errors: those of `version` and `load`; Redis failures are never thrown.
  */
 export async function cacheAside<T>(
@@ -64,17 +67,22 @@ export async function cacheAside<T>(
   // value loaded before that write is stored under a version no later read asks for.
   const key = entryKey(options.scope, await options.version(), options.variant);
   try {
-    const cached = await withRedis((redis) => redis.get<string>(key));
+    const cached = await withRedis((redis) => traced('Redis', () => redis.get<string>(key)));
     if (cached !== null && cached !== undefined) {
+      countMetric(MetricName.cacheHits);
       return { value: JSON.parse(cached) as T, cache: 'hit' };
     }
   } catch (error) {
-    if (error instanceof RedisUnavailable) return { value: await options.load(), cache: 'bypass' };
-    throw error;
+    if (!(error instanceof RedisUnavailable)) throw error;
+    countMetric(MetricName.cacheBypasses);
+    return { value: await options.load(), cache: 'bypass' };
   }
+  countMetric(MetricName.cacheMisses);
   const value = await options.load();
   try {
-    await withRedis((redis) => redis.set(key, JSON.stringify(value), { ex: options.ttlSeconds }));
+    await withRedis((redis) =>
+      traced('Redis', () => redis.set(key, JSON.stringify(value), { ex: options.ttlSeconds })),
+    );
   } catch (error) {
     if (!(error instanceof RedisUnavailable)) throw error;
   }

@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import type { Redis } from '@upstash/redis';
 import { getConfig } from '../config.js';
 import type { RateLimitPolicy } from '../rate-limits.js';
 import { RedisUnavailable, withRedis } from './redis.js';
+import { type RedisBatch, scriptSha } from './redis-batch.js';
 
 /** The outcome of one rate-limit check. */
 export interface RateLimitDecision {
@@ -33,8 +33,9 @@ export function rateLimitsDisabled(): boolean {
 export async function consumeRateLimit(
   policy: RateLimitPolicy,
   identity: string,
+  batch?: RedisBatch,
 ): Promise<RateLimitDecision | 'unavailable'> {
-  const result = await takeBudgets(`route:${identity}`, [{ policy }]);
+  const result = await takeBudgets(`route:${identity}`, [{ policy }], Date.now(), batch);
   if (result === 'unavailable') return result;
   return result.denied?.decision ?? (result.decisions[0] as RateLimitDecision);
 }
@@ -132,9 +133,6 @@ end
 return #KEYS
 `;
 
-const sha1 = (script: string) => createHash('sha1').update(script).digest('hex');
-const SCRIPT_SHA = new Map([TAKE_SCRIPT, GIVE_BACK_SCRIPT].map((s) => [s, sha1(s)]));
-
 /** Runs a Lua script by its SHA-1 (`EVALSHA`), loading it with `EVAL` on `NOSCRIPT`. */
 async function runScript<T>(
   redis: Redis,
@@ -143,7 +141,7 @@ async function runScript<T>(
   args: string[],
 ): Promise<T> {
   try {
-    return await redis.evalsha<string[], T>(SCRIPT_SHA.get(script) as string, keys, args);
+    return await redis.evalsha<string[], T>(scriptSha(script), keys, args);
   } catch (error) {
     if (!String(error).includes('NOSCRIPT')) throw error;
     return redis.eval<string[], T>(script, keys, args);
@@ -208,12 +206,15 @@ export function msUntilRoom(
  * `{tag}` (one Redis Cluster slot). Two requests racing for the last token never both get
  * it. `resetSeconds` of a denied budget is when it has room again (≥ 1), else the end of its
  * current window. Returns `unavailable` when Redis is (the caller applies the fail mode).
+ * With `batch`, the script is queued there and the promise settles when the batch is sent
+ * (one round trip shared with the request's other Redis work).
  * Errors: Redis command errors other than unavailability (a bug).
  */
 export async function takeBudgets(
   tag: string,
   budgets: Budget[],
   nowMs = Date.now(),
+  batch?: RedisBatch,
 ): Promise<BudgetsDecision | 'unavailable'> {
   const keys: string[] = [];
   const args: string[] = [];
@@ -232,7 +233,9 @@ export async function takeBudgets(
   }
   let reply: number[];
   try {
-    reply = await withRedis((redis) => runScript<number[]>(redis, TAKE_SCRIPT, keys, args));
+    reply = await (batch
+      ? batch.script<number[]>(TAKE_SCRIPT, keys, args)
+      : withRedis((redis) => runScript<number[]>(redis, TAKE_SCRIPT, keys, args)));
   } catch (error) {
     if (error instanceof RedisUnavailable) return 'unavailable';
     throw error;

@@ -1,28 +1,63 @@
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Redis } from '@upstash/redis';
 import { getConfig } from '../config.js';
 import { logger } from '../logger.js';
 
 let client: Promise<Redis | null> | undefined;
-/** How long a Redis secret read is reused: a rotated bridge token is picked up within this. */
-const SECRET_MAX_AGE_SECONDS = 300;
+/** How long a Redis secret read is reused, in ms: a rotated bridge token is picked up within this. */
+const SECRET_MAX_AGE_MS = 300_000;
+
+interface Endpoint {
+  url: string;
+  token: string;
+}
+
+/**
+ * The Secrets Manager client, created at the first secret read: one attempt, short timeouts
+ * (500 ms to connect, 1.5 s per request, enforced by `throwOnRequestTimeout`), since a
+ * request can do without Redis. The SDK module is a dynamic `import()` of a package the
+ * bundle leaves external (the Lambda runtime's), so it loads only then, never at init. (Not
+ * Powertools' `getSecret`: its module imports the SDK client statically, and esbuild hoists
+ * an external's static import to the top of an ESM bundle, so every Redis function loaded
+ * the client at init, even with `REDIS_REST_URL` set.)
+ */
+let secretsClient: SecretsManagerClient | undefined;
+/** The last secret read, reused for `SECRET_MAX_AGE_MS`. */
+let secretRead: { arn: string; endpoint: Endpoint | null; readAt: number } | undefined;
+
+/**
+ * The endpoint in the secret `arn` (JSON `{"url", "token"}`; empty values: none yet), read
+ * at most once per `SECRET_MAX_AGE_MS`. Errors: Secrets Manager errors, malformed JSON.
+ */
+async function readEndpointSecret(arn: string): Promise<Endpoint | null> {
+  if (secretRead?.arn === arn && Date.now() - secretRead.readAt < SECRET_MAX_AGE_MS) {
+    return secretRead.endpoint;
+  }
+  const sdk = await import('@aws-sdk/client-secrets-manager');
+  secretsClient ??= new sdk.SecretsManagerClient({
+    region: getConfig().AWS_REGION,
+    maxAttempts: 1,
+    requestHandler: { connectionTimeout: 500, requestTimeout: 1500, throwOnRequestTimeout: true },
+  });
+  const out = await secretsClient.send(new sdk.GetSecretValueCommand({ SecretId: arn }));
+  const value = JSON.parse(out.SecretString || '{}') as Partial<Endpoint> | null;
+  // An Upstash stage's secret stays empty until the operator fills it: no Redis until then.
+  const endpoint =
+    typeof value?.url === 'string' && value.url && typeof value.token === 'string' && value.token
+      ? { url: value.url, token: value.token }
+      : null;
+  secretRead = { arn, endpoint, readAt: Date.now() };
+  return endpoint;
+}
 
 /** Where the Upstash REST endpoint is: `REDIS_REST_URL`/`_TOKEN`, or the secret of `REDIS_REST_SECRET_ARN`. */
-async function endpoint(): Promise<{ url: string; token: string } | null> {
+async function endpoint(): Promise<Endpoint | null> {
   const config = getConfig();
   if (config.REDIS_REST_URL && config.REDIS_REST_TOKEN) {
     return { url: config.REDIS_REST_URL, token: config.REDIS_REST_TOKEN };
   }
   if (!config.REDIS_REST_SECRET_ARN) return null;
-  const { getSecret } = await import('@aws-lambda-powertools/parameters/secrets');
-  const value = (await getSecret(config.REDIS_REST_SECRET_ARN, {
-    transform: 'json',
-    maxAge: SECRET_MAX_AGE_SECONDS,
-  })) as {
-    url?: string;
-    token?: string;
-  };
-  // An Upstash stage's secret stays empty until the operator fills it: no Redis until then.
-  return value?.url && value.token ? { url: value.url, token: value.token } : null;
+  return readEndpointSecret(config.REDIS_REST_SECRET_ARN);
 }
 
 /**
@@ -37,7 +72,7 @@ export function getRedis(): Promise<Redis | null> {
   client ??= endpoint()
     .then((found) => {
       if (!found) {
-        // An empty secret may be filled later: look again (Powertools caches the read).
+        // An empty secret may be filled later: look again (the read is cached 5 minutes).
         if (getConfig().REDIS_REST_SECRET_ARN) client = undefined;
         return null;
       }
