@@ -15,14 +15,40 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { MetricName } from '../shared/observability.js';
 import type { StageConfig } from './stages.js';
 
 const FIVE_MINUTES = Duration.minutes(5);
 
 /**
+ * The CloudWatch namespace of a stage's application metrics: the functions'
+ * `POWERTOOLS_METRICS_NAMESPACE` (set by the stack) and what the dashboard reads.
+ */
+export function metricsNamespace(stageName: string): string {
+  return `notes-api/${stageName}`;
+}
+
+/**
+ * Every series of the application metric `name` in `namespace` whose dimensions are exactly
+ * `dimensions` (Powertools adds `service` to each), one line per dimension value: a
+ * CloudWatch `SEARCH` expression (CloudWatch docs, "CloudWatch search expression syntax"), so
+ * a route added to the table shows up without a change here.
+ */
+function searchMetric(
+  namespace: string,
+  name: MetricName,
+  dimensions: string[],
+  statistic: string,
+): string {
+  const schema = [`"${namespace}"`, ...dimensions, 'service'].join(',');
+  return `SEARCH('{${schema}} MetricName="${name}"', '${statistic}', ${FIVE_MINUTES.toSeconds()})`;
+}
+
+/**
  * Alarms to one SNS topic, and a dashboard: API 5xx rate and p99 latency; errors and
- * throttles of every function; any message in a DLQ; the database's CPU, connections and
- * free storage.
+ * throttles of every function; any message in a DLQ; the application's EMF metrics
+ * (latency p50/p99 by route, 4xx/5xx, cold starts, cache hit ratio, rate-limited requests,
+ * from `metricsNamespace(stage)`); the database's CPU, connections and free storage.
  */
 export class Observability extends Construct {
   readonly topic: Topic;
@@ -168,6 +194,37 @@ export class Observability extends Construct {
       }),
     );
 
+    const namespace = metricsNamespace(stage.name);
+    const byRoute = (name: MetricName, statistic: string, label: string) =>
+      new MathExpression({
+        expression: searchMetric(namespace, name, ['route'], statistic),
+        label,
+        period: FIVE_MINUTES,
+      });
+    const total = (name: MetricName, label: string) =>
+      new MathExpression({
+        expression: `SUM(${searchMetric(namespace, name, ['route'], 'Sum')})`,
+        label,
+        period: FIVE_MINUTES,
+      });
+    const cacheHitRatio = new MathExpression({
+      // A count with no data in a period (no bypass while Redis is up) counts as 0.
+      expression:
+        '100 * FILL(hits, 0) / MAX([FILL(hits, 0) + FILL(misses, 0) + FILL(bypasses, 0), 1])',
+      usingMetrics: {
+        hits: total(MetricName.cacheHits, 'hits'),
+        misses: total(MetricName.cacheMisses, 'misses'),
+        bypasses: total(MetricName.cacheBypasses, 'bypasses'),
+      },
+      label: 'cache hit %',
+      period: FIVE_MINUTES,
+    });
+    const coldStarts = new MathExpression({
+      expression: searchMetric(namespace, MetricName.coldStart, ['function_name'], 'Sum'),
+      label: '',
+      period: FIVE_MINUTES,
+    });
+
     this.dashboardName = `notes-api-${stage.name}`;
     new Dashboard(this, 'Dashboard', {
       dashboardName: this.dashboardName,
@@ -189,6 +246,28 @@ export class Observability extends Construct {
             left: [...props.deadLetterQueues.values()].map((q) =>
               q.metricApproximateNumberOfMessagesVisible(),
             ),
+          }),
+        ],
+        [
+          new GraphWidget({
+            title: 'Latency p50 by route (ms)',
+            left: [byRoute(MetricName.latency, 'p50', '')],
+          }),
+          new GraphWidget({
+            title: 'Latency p99 by route (ms)',
+            left: [byRoute(MetricName.latency, 'p99', '')],
+          }),
+        ],
+        [
+          new GraphWidget({
+            title: '4xx and 5xx responses',
+            left: [total(MetricName.clientErrors, '4xx'), total(MetricName.serverErrors, '5xx')],
+          }),
+          new GraphWidget({ title: 'Cold starts by function', left: [coldStarts] }),
+          new GraphWidget({ title: 'Cache hit ratio (%)', left: [cacheHitRatio] }),
+          new GraphWidget({
+            title: 'Rate-limited requests (429) by route',
+            left: [byRoute(MetricName.rateLimited, 'Sum', '')],
           }),
         ],
         [

@@ -2,7 +2,13 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import postgres from 'postgres';
 import { ConfigError, getConfig } from '../config.js';
 import { logger } from '../logger.js';
-import { iamAuthTokenFor } from './iam-auth.js';
+import {
+  closeWhenSettled,
+  isTracingActive,
+  openSubsegment,
+  type TraceSegment,
+} from '../observability.js';
+import { iamAuthTokenFor, lambdaCredentials } from './iam-auth.js';
 
 export type Sql = postgres.Sql;
 export type TransactionSql = postgres.TransactionSql;
@@ -82,7 +88,9 @@ function createClient(): Sql {
     idle_timeout: config.DB_IDLE_TIMEOUT_SECONDS,
     connect_timeout: config.DB_CONNECT_TIMEOUT_SECONDS,
     fetch_types: !arrayTypes,
-    ...(config.DATABASE_IAM_AUTH ? { password: iamAuthTokenFor(url, config.AWS_REGION) } : {}),
+    ...(config.DATABASE_IAM_AUTH
+      ? { password: iamAuthTokenFor(url, config.AWS_REGION, () => lambdaCredentials(config)) }
+      : {}),
     onnotice: () => {},
     // Startup parameters: every connection gets them, with no SET statement (which would
     // pin the session in RDS Proxy). Values in ms (PostgreSQL docs, "Client Connection
@@ -114,7 +122,9 @@ function createClient(): Sql {
  * password (RDS Proxy with IAM auth).
  *
  * Inside a request with a database deadline (`startDatabaseDeadline`) the client is noted
- * as used by that request. Errors: `DatabaseDeadlineExceeded` when that deadline has
+ * as used by that request. Once this instance traces (an X-Ray sampled invocation loaded the
+ * Tracer) it returns the client's traced view (`tracedSql`): each query is a `PostgreSQL`
+ * subsegment of the invocation's trace. Errors: `DatabaseDeadlineExceeded` when that deadline has
  * passed; `ConfigError` when `DATABASE_URL` is unset.
  */
 export function getSql(): Sql {
@@ -123,7 +133,106 @@ export function getSql(): Sql {
   client ??= createClient();
   noteArrayTypes(client);
   if (deadline?.state === 'running') deadline.clients.add(client);
-  return client;
+  return isTracingActive() ? tracedClient(client) : client;
+}
+
+const tracedClients = new WeakMap<Sql, Sql>();
+
+/** The traced view of `sql` (`tracedSql`), made once per client. */
+function tracedClient(sql: Sql): Sql {
+  let traced = tracedClients.get(sql);
+  if (!traced) {
+    traced = tracedSql(sql);
+    tracedClients.set(sql, traced);
+  }
+  return traced;
+}
+
+/**
+ * `query` (a postgres.js query: a `Promise` subclass that is sent on its first `then`, which
+ * `await` calls) with a `PostgreSQL` subsegment opened by that first `then` and closed when
+ * the query settles, under `parent`, else under the invocation's segment at that moment. A
+ * query used only as a fragment of another (`sql.unsafe(COLUMNS)`) is never `then`-ed and
+ * opens nothing. The SQL text of a tagged query is recorded without its values
+ * (`sanitized_query`, X-Ray segment documents, "SQL queries").
+ */
+function traceQuery<Q extends Promise<unknown>>(query: Q, parent?: TraceSegment): Q {
+  const then = query.then;
+  let started = false;
+  // biome-ignore lint/suspicious/noThenProperty: the query is a promise; its first `then` starts it
+  query.then = function (this: Q, ...args: Parameters<Q['then']>) {
+    if (!started) {
+      started = true;
+      const subsegment = openSubsegment('PostgreSQL', parent);
+      if (subsegment) {
+        const strings = (query as { strings?: unknown }).strings;
+        subsegment.addSqlData({
+          database_type: 'PostgreSQL',
+          ...(Array.isArray(strings) && (query as { tagged?: boolean }).tagged
+            ? { sanitized_query: strings.join('?').replace(/\s+/g, ' ').trim().slice(0, 1000) }
+            : {}),
+        });
+        closeWhenSettled(subsegment, this);
+      }
+    }
+    return then.apply(this, args);
+  } as Q['then'];
+  return query;
+}
+
+/** Calls `method` of `target` with its last argument, a callback taking a `sql`, traced. */
+function withTracedCallback(
+  target: object,
+  method: (...args: unknown[]) => unknown,
+  args: unknown[],
+  parent: TraceSegment | undefined,
+): unknown {
+  const callback = args.at(-1) as (sql: Queryable) => unknown;
+  return method.apply(target, [
+    ...args.slice(0, -1),
+    (sql: Queryable) => callback(tracedSql(sql, parent)),
+  ]);
+}
+
+/**
+ * A view of the postgres.js client or transaction `sql` (a `Proxy`: the same object to its
+ * callers and to postgres.js) whose queries are X-Ray subsegments (`traceQuery`): tagged
+ * templates, `unsafe` and `file`. A transaction (`begin`) is one `PostgreSQL` subsegment,
+ * BEGIN to COMMIT, with its queries (and savepoints') under it. postgres.js has no hook
+ * that sees a query start and end, hence the wrapper; `getSql` hands it out only once the
+ * Tracer is loaded, so without tracing the client is used as it is.
+ */
+function tracedSql<S extends Queryable>(sql: S, parent?: TraceSegment): S {
+  return new Proxy(sql, {
+    apply(target, thisArg, args) {
+      const result: unknown = Reflect.apply(target, thisArg, args);
+      // Fragments (`sql(identifier)`, `sql(row, ...columns)`) are not queries.
+      return result instanceof Promise ? traceQuery(result, parent) : result;
+    },
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function') return value;
+      const method = value as (...args: unknown[]) => unknown;
+      switch (property) {
+        case 'unsafe':
+        case 'file':
+          return (...args: unknown[]) =>
+            traceQuery(method.apply(target, args) as Promise<unknown>, parent);
+        case 'begin':
+          return (...args: unknown[]) => {
+            const transaction = openSubsegment('PostgreSQL', parent);
+            transaction?.addSqlData({ database_type: 'PostgreSQL', sanitized_query: 'BEGIN' });
+            const running = withTracedCallback(target, method, args, transaction ?? parent);
+            if (transaction) closeWhenSettled(transaction, running as Promise<unknown>);
+            return running;
+          };
+        case 'savepoint':
+          return (...args: unknown[]) => withTracedCallback(target, method, args, parent);
+        default:
+          return value;
+      }
+    },
+  });
 }
 
 /**

@@ -1,25 +1,66 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type {
+  SendMessageBatchCommandInput,
+  SendMessageBatchCommandOutput,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { getConfig } from '../config.js';
+import { traced } from '../observability.js';
 import type { QueueName } from './queues.js';
 
-let client: SQSClient | undefined;
+type SqsModule = typeof import('@aws-sdk/client-sqs');
+
+let sqs: Promise<{ sdk: SqsModule; client: SQSClient }> | undefined;
 
 /**
- * The instance's SQS client: short connection and request timeouts and one attempt, because
- * the request path only makes a bounded best effort (the outbox relay retries later).
- * `SQS_ENDPOINT` points it at fauxqs locally.
+ * The SQS SDK module and the instance's client, both loaded on first use: the SDK is a
+ * dynamic `import()` of a package the bundle leaves external (the Lambda runtime's), so a
+ * function that publishes only sometimes loads it only then, never at init. The client
+ * makes one attempt with short timeouts (500 ms to connect, 2 s per request, enforced by
+ * `throwOnRequestTimeout`), because the request path only makes a bounded best effort (the
+ * outbox relay retries later). `SQS_ENDPOINT` points it at fauxqs locally.
  */
-export function getSqs(): SQSClient {
-  if (client) return client;
-  const config = getConfig();
-  client = new SQSClient({
-    region: config.AWS_REGION,
-    maxAttempts: 1,
-    requestHandler: new NodeHttpHandler({ connectionTimeout: 500, requestTimeout: 2000 }),
-    ...(config.SQS_ENDPOINT ? { endpoint: config.SQS_ENDPOINT } : {}),
-  });
-  return client;
+function loadSqs(): Promise<{ sdk: SqsModule; client: SQSClient }> {
+  sqs ??= import('@aws-sdk/client-sqs').then(
+    (sdk) => {
+      const config = getConfig();
+      const client = new sdk.SQSClient({
+        region: config.AWS_REGION,
+        maxAttempts: 1,
+        requestHandler: {
+          connectionTimeout: 500,
+          requestTimeout: 2000,
+          throwOnRequestTimeout: true,
+        },
+        ...(config.SQS_ENDPOINT ? { endpoint: config.SQS_ENDPOINT } : {}),
+      });
+      return { sdk, client };
+    },
+    (error: unknown) => {
+      sqs = undefined;
+      throw error;
+    },
+  );
+  return sqs;
+}
+
+/** The instance's SQS client (see `loadSqs`), created on first use and then reused. */
+export async function getSqs(): Promise<SQSClient> {
+  return (await loadSqs()).client;
+}
+
+/**
+ * SQS `SendMessageBatch` (at most 10 entries) through the instance's client, aborted by
+ * `abortSignal` when given. Returns SQS's answer, whose `Failed` entries the caller handles.
+ * Errors: SDK errors (network, timeout, throttling, an unknown queue).
+ */
+export async function sendMessageBatch(
+  input: SendMessageBatchCommandInput,
+  abortSignal?: AbortSignal,
+): Promise<SendMessageBatchCommandOutput> {
+  const { sdk, client } = await loadSqs();
+  return traced('SQS', () =>
+    client.send(new sdk.SendMessageBatchCommand(input), abortSignal ? { abortSignal } : {}),
+  );
 }
 
 /** The URL of a queue from the environment, or null when it is not configured. */
