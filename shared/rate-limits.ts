@@ -2,7 +2,7 @@
  * Rate-limit policies. Routes name theirs in the route table (`rateLimit`); the middleware
  * stack enforces it with a sliding window in Redis (`shared/cache/rate-limiter.ts`). Two
  * per-IP budgets run before authentication on every route but the health probes
- * (`shared/http/ip-limit.ts`), and login spends two failure budgets (`shared/users/service.ts`).
+ * (`shared/http/middleware/ip-limit.ts`), and login spends two failure budgets (`shared/users/service.ts`).
  */
 export interface RateLimitPolicy {
   name: string;

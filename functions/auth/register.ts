@@ -1,9 +1,10 @@
 import { createHandler } from '../../shared/http/handler.js';
-import { routes } from '../../shared/routes.js';
+import { authRoutes } from '../../shared/routes/auth.js';
+import { usersRoutes } from '../../shared/routes/users.js';
 import { register } from '../../shared/users/service.js';
 
-export const handler = createHandler(routes.register, async ({ body }) => ({
+export const handler = createHandler(authRoutes.register, async ({ body }) => ({
   status: 201,
   body: await register(body),
-  headers: { Location: routes.me.path },
+  headers: { Location: usersRoutes.me.path },
 }));

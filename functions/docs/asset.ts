@@ -1,9 +1,9 @@
 import { readDocsAsset } from '../../shared/docs/pages.js';
 import { NotFound } from '../../shared/errors.js';
 import { createHandler } from '../../shared/http/handler.js';
-import { routes } from '../../shared/routes.js';
+import { docsRoutes } from '../../shared/routes/docs.js';
 
-export const handler = createHandler(routes.docsAsset, async ({ path }) => {
+export const handler = createHandler(docsRoutes.docsAsset, async ({ path }) => {
   const asset = await readDocsAsset(path.file);
   if (!asset) throw new NotFound('No such docs asset.');
   return {

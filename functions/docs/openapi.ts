@@ -1,7 +1,8 @@
 import packageJson from '../../package.json' with { type: 'json' };
 import { buildOpenApiDocument } from '../../shared/docs/openapi.js';
 import { createHandler } from '../../shared/http/handler.js';
-import { routes } from '../../shared/routes.js';
+import { docsRoutes } from '../../shared/routes/docs.js';
+import { routes } from '../../shared/routes/index.js';
 
 /** The document, built once per instance; `info.version` is the deployed package's version. */
 const document = JSON.stringify(
@@ -16,7 +17,7 @@ const document = JSON.stringify(
   }),
 );
 
-export const handler = createHandler(routes.openapi, async () => ({
+export const handler = createHandler(docsRoutes.openapi, async () => ({
   status: 200,
   body: document,
   headers: { 'Content-Type': 'application/json', 'Cache-Control': 'public, max-age=300' },

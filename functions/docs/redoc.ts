@@ -1,9 +1,9 @@
 import { redocPage } from '../../shared/docs/pages.js';
 import { createHandler } from '../../shared/http/handler.js';
-import { routes } from '../../shared/routes.js';
+import { docsRoutes } from '../../shared/routes/docs.js';
 
 export const handler = createHandler(
-  routes.redoc,
+  docsRoutes.redoc,
   async () => ({
     status: 200,
     body: redocPage.html,

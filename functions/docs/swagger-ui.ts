@@ -1,9 +1,9 @@
 import { swaggerUiPage } from '../../shared/docs/pages.js';
 import { createHandler } from '../../shared/http/handler.js';
-import { routes } from '../../shared/routes.js';
+import { docsRoutes } from '../../shared/routes/docs.js';
 
 export const handler = createHandler(
-  routes.swaggerUi,
+  docsRoutes.swaggerUi,
   async () => ({
     status: 200,
     body: swaggerUiPage.html,

@@ -1,7 +1,7 @@
 import { createHandler } from '../../shared/http/handler.js';
-import { routes } from '../../shared/routes.js';
+import { healthRoutes } from '../../shared/routes/health.js';
 
-export const handler = createHandler(routes.healthLive, async () => ({
+export const handler = createHandler(healthRoutes.healthLive, async () => ({
   status: 200,
   body: { status: 'ok' },
 }));

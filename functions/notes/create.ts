@@ -1,9 +1,9 @@
 import { versionETag } from '../../shared/http/conditional.js';
 import { createHandler } from '../../shared/http/handler.js';
 import { createNote } from '../../shared/notes/service.js';
-import { routes } from '../../shared/routes.js';
+import { notesRoutes } from '../../shared/routes/notes.js';
 
-export const handler = createHandler(routes.createNote, async ({ principal, body }) => {
+export const handler = createHandler(notesRoutes.createNote, async ({ principal, body }) => {
   const note = await createNote(principal.userId, body);
   return {
     status: 201,

@@ -1,13 +1,12 @@
-import { parseIfMatch, versionETag } from '../../shared/http/conditional.js';
+import { versionETag } from '../../shared/http/conditional.js';
 import { createHandler } from '../../shared/http/handler.js';
 import { updateNote } from '../../shared/notes/service.js';
-import { routes } from '../../shared/routes.js';
+import { notesRoutes } from '../../shared/routes/notes.js';
 
 export const handler = createHandler(
-  routes.replaceNote,
-  async ({ principal, path, body, headers }) => {
-    const expected = parseIfMatch(headers['if-match']);
-    const note = await updateNote(principal.userId, path.id, body, expected);
+  notesRoutes.replaceNote,
+  async ({ principal, path, body, ifMatch }) => {
+    const note = await updateNote(principal.userId, path.id, body, ifMatch);
     return { status: 200, body: note, headers: { ETag: versionETag(note.version) } };
   },
 );

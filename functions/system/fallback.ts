@@ -1,6 +1,7 @@
 import { MethodNotAllowed, NotFound } from '../../shared/errors.js';
 import { createHandler } from '../../shared/http/handler.js';
-import { fallbackRoute, resolveRoute } from '../../shared/routes.js';
+import { resolveRoute } from '../../shared/routes/index.js';
+import { fallbackRoute } from '../../shared/routes/system.js';
 
 /** API Gateway's `$default` route: 404 for unknown paths, 405 with `Allow` for known ones. */
 export const handler = createHandler(fallbackRoute, async ({ event }) => {

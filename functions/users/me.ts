@@ -1,8 +1,8 @@
 import { createHandler } from '../../shared/http/handler.js';
-import { routes } from '../../shared/routes.js';
+import { usersRoutes } from '../../shared/routes/users.js';
 import { getUser } from '../../shared/users/service.js';
 
-export const handler = createHandler(routes.me, async ({ principal }) => ({
+export const handler = createHandler(usersRoutes.me, async ({ principal }) => ({
   status: 200,
   body: await getUser(principal.userId),
 }));

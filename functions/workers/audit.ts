@@ -4,8 +4,6 @@ import { AuditEventMessage } from '../../shared/audit/schemas.js';
 import { recordEvent } from '../../shared/audit/service.js';
 import { logger } from '../../shared/logger.js';
 
-const processor = new BatchProcessor(EventType.SQS);
-
 /** One audit event: validated, recorded once (a redelivery is a no-op). Throws to fail it. */
 async function recordHandler(record: SQSRecord): Promise<void> {
   const event = AuditEventMessage.parse(JSON.parse(record.body));
@@ -20,9 +18,13 @@ async function recordHandler(record: SQSRecord): Promise<void> {
 /**
  * SQS worker of the audit queue. Reports partial batch failures (`batchItemFailures`, with
  * `ReportBatchItemFailures` on the event source mapping): one bad message never fails the
- * others; it is redelivered and after `maxReceiveCount` lands in the DLQ.
+ * others; it is redelivered and after `maxReceiveCount` lands in the DLQ. A processor per
+ * invocation: it keeps the batch's records and failures as its own state, so one shared by
+ * overlapping invocations (as the local stack runs them) would mix their answers.
  */
 export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
   logger.addContext(context);
-  return processPartialResponse(event, recordHandler, processor, { context });
+  return processPartialResponse(event, recordHandler, new BatchProcessor(EventType.SQS), {
+    context,
+  });
 };

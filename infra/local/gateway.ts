@@ -11,7 +11,7 @@ import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { requestIdFrom } from '../../shared/http/handler.js';
 import { PROBLEM_CONTENT_TYPE, problemResponse } from '../../shared/http/problem.js';
-import { fallbackRoute, resolveRoute } from '../../shared/routes.js';
+import { fallbackRoute, resolveRoute } from '../../shared/routes/index.js';
 import { corsPolicy, isAllowedOrigin, localCorsOrigins } from '../cors.js';
 import { lambdaContext, loadHandler } from './lambda.js';
 

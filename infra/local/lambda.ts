@@ -97,6 +97,9 @@ export function loadHandler(file: string): Promise<LambdaHandler> {
         throw new Error(`functions/${file}.ts exports no handler`);
       return (event: unknown, context: Context) => invokeScoped(exported, event, context);
     });
+    // A failed import (a module that throws at init) is retried on the next call, as the
+    // runtime retries the init of a new instance, instead of failing every call after it.
+    handler.catch(() => loaded.delete(file));
     loaded.set(file, handler);
   }
   return handler;

@@ -150,6 +150,7 @@ export async function localEnvironment(options: {
     : await generateSigningKeySet();
   return {
     STAGE: 'local',
+    POWERTOOLS_METRICS_DISABLED: 'true', // EMF lines are for CloudWatch; tests turn them on
     DATABASE_URL: options.databaseUrl,
     DB_POOL_MAX: '10',
     JWT_ISSUER: options.issuer,

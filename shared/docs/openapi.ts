@@ -6,7 +6,7 @@ import {
   type ZodOpenApiPathsObject,
   type ZodOpenApiResponseObject,
 } from 'zod-openapi';
-import { MAX_BODY_BYTES } from '../http/body.js';
+import { MAX_BODY_BYTES } from '../http/middleware/body.js';
 import type { RouteDefinition } from '../http/route.js';
 import { Problem } from '../http/schemas.js';
 import type { RateLimitPolicy } from '../rate-limits.js';

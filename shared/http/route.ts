@@ -24,7 +24,7 @@ export interface RouteRequest {
 }
 
 /**
- * One entry of the route table (`shared/routes.ts`): everything the gateway, CDK, the OpenAPI
+ * One entry of the route table (`shared/routes/`): everything the gateway, CDK, the OpenAPI
  * generator and the tests need to know about a route. `function` is the handler's file under
  * `functions/` without extension (e.g. `notes/get` → `functions/notes/get.ts`).
  */

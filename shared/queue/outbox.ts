@@ -1,9 +1,8 @@
-import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { getConfig } from '../config.js';
 import { getSql, type TransactionSql } from '../db/client.js';
 import { logger } from '../logger.js';
 import { outboxRelay, type QueueName } from './queues.js';
-import { getSqs, queueUrl } from './sqs.js';
+import { queueUrl, sendMessageBatch } from './sqs.js';
 
 /** An event to publish after commit. `payload` is JSON. */
 export interface OutboxEvent {
@@ -99,16 +98,16 @@ async function sendRows(rows: OutboxRow[], signal?: AbortSignal): Promise<number
       continue;
     }
     try {
-      const result = await getSqs().send(
-        new SendMessageBatchCommand({
+      const result = await sendMessageBatch(
+        {
           QueueUrl: url,
           Entries: group.map((row) => ({
             Id: row.id,
             MessageBody: JSON.stringify(toMessage(row)),
             MessageAttributes: { type: { DataType: 'String', StringValue: row.type } },
           })),
-        }),
-        signal ? { abortSignal: signal } : {},
+        },
+        signal,
       );
       for (const ok of result.Successful ?? []) if (ok.Id) sent.push(ok.Id);
       for (const bad of result.Failed ?? [])

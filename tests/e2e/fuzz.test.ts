@@ -19,7 +19,7 @@ import { DOCS_ASSETS } from '../../shared/docs/pages.js';
 import type { RouteDefinition } from '../../shared/http/route.js';
 import { encodeCursor } from '../../shared/notes/cursor.js';
 import { ListNotesQuery } from '../../shared/notes/schemas.js';
-import { fallbackRoute, type RouteName, routeList } from '../../shared/routes.js';
+import { fallbackRoute, type RouteName, routeList } from '../../shared/routes/index.js';
 import { useApi } from '../helpers/api.js';
 import {
   CALLERS,

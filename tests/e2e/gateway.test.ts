@@ -10,7 +10,7 @@ import { corsPolicy } from '../../infra/cors.js';
 import { HTTP_API_QUOTAS } from '../../infra/local/gateway.js';
 import { Problem } from '../../shared/http/schemas.js';
 import { logger } from '../../shared/logger.js';
-import { routeList } from '../../shared/routes.js';
+import { routeList } from '../../shared/routes/index.js';
 import { useApi } from '../helpers/api.js';
 import { createUser } from '../helpers/users.js';
 

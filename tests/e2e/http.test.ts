@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import packageJson from '../../package.json' with { type: 'json' };
 import { getSql } from '../../shared/db/client.js';
-import { routeList } from '../../shared/routes.js';
+import { routeList } from '../../shared/routes/index.js';
 import { useApi } from '../helpers/api.js';
 import { createUser } from '../helpers/users.js';
 

@@ -9,7 +9,7 @@ import type { ApiResponse } from '../helpers/api.js';
 
 const { freshIp, invokeRoute: invoke } = await import('../helpers/invoke.js');
 const { uniqueEmail } = await import('../helpers/users.js');
-const { routes } = await import('../../shared/routes.js');
+const { routes } = await import('../../shared/routes/index.js');
 const { rateLimitPolicies } = await import('../../shared/rate-limits.js');
 const service = await import('../../shared/users/service.js');
 const { issueAccessToken } = await import('../../shared/auth/tokens.js');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { rateLimitPolicies } from '../../shared/rate-limits.js';
-import { routeList, routes } from '../../shared/routes.js';
+import { routeList, routes } from '../../shared/routes/index.js';
 import { type ApiResponse, useApi } from '../helpers/api.js';
 import { freshIp, invokeRoute as invoke } from '../helpers/invoke.js';
 import { uniqueEmail } from '../helpers/users.js';

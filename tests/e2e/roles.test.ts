@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { RouteDefinition } from '../../shared/http/route.js';
-import { type RouteName, routes } from '../../shared/routes.js';
+import { type RouteName, routes } from '../../shared/routes/index.js';
 import { useApi } from '../helpers/api.js';
 import { createUser, type TestUser, uniqueEmail } from '../helpers/users.js';
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect } from 'vitest';
 import type { z } from 'zod';
 import { startGateway } from '../../infra/local/gateway.js';
 import { Problem } from '../../shared/http/schemas.js';
-import { resolveRoute } from '../../shared/routes.js';
+import { resolveRoute } from '../../shared/routes/index.js';
 
 export interface ApiResponse {
   status: number;

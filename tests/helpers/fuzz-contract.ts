@@ -16,7 +16,7 @@ import type { z } from 'zod';
 import { errorStatuses } from '../../shared/docs/openapi.js';
 import type { RouteDefinition } from '../../shared/http/route.js';
 import { Problem } from '../../shared/http/schemas.js';
-import { fallbackRoute, resolveRoute, routes } from '../../shared/routes.js';
+import { fallbackRoute, resolveRoute, routes } from '../../shared/routes/index.js';
 import type { WireRequest, WireResponse } from './fuzz-http.js';
 
 /**

@@ -10,7 +10,7 @@
 import fc from 'fast-check';
 import type { z } from 'zod';
 import type { RouteDefinition } from '../../shared/http/route.js';
-import { resolveRoute } from '../../shared/routes.js';
+import { resolveRoute } from '../../shared/routes/index.js';
 import type { Generated, Rule } from './fuzz-contract.js';
 import { encodeQuery, percentEncode, type WireRequest } from './fuzz-http.js';
 import {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { deployFunctions, functionFiles } from '../../infra/functions.js';
 import { lambdaContext, loadHandler } from '../../infra/local/lambda.js';
 import { getSql } from '../../shared/db/client.js';
-import { fallbackRoute, routeList } from '../../shared/routes.js';
+import { fallbackRoute, routeList } from '../../shared/routes/index.js';
 import { register } from '../../shared/users/service.js';
 
 /** The account the register and login samples name. */

@@ -1,63 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { BadRequest, PayloadTooLarge, UnsupportedMediaType } from '../../shared/errors.js';
-import { decodeBody, MAX_BODY_BYTES, mediaTypeOf } from '../../shared/http/body.js';
+import { BadRequest } from '../../shared/errors.js';
 import { parseIfMatch, versionETag } from '../../shared/http/conditional.js';
 import { requestIdFrom } from '../../shared/http/handler.js';
 import { compilePath } from '../../shared/http/route.js';
-import { resolveRoute } from '../../shared/routes.js';
-
-const both = { json: true, form: true };
-
-describe('decodeBody', () => {
-  it('parses JSON and +json media types, with parameters', () => {
-    expect(decodeBody('{"a":1}', false, 'application/json; charset=utf-8', both)).toEqual({
-      value: { a: 1 },
-      form: false,
-    });
-    expect(decodeBody('{"a":1}', false, 'application/merge-patch+json', both).value).toEqual({
-      a: 1,
-    });
-  });
-  it('decodes base64 bodies', () => {
-    const raw = Buffer.from('{"a":2}').toString('base64');
-    expect(decodeBody(raw, true, 'application/json', both).value).toEqual({ a: 2 });
-  });
-  it('parses forms only where accepted', () => {
-    expect(
-      decodeBody('username=a%40b.c&password=x+y', false, 'application/x-www-form-urlencoded', both),
-    ).toEqual({
-      value: { username: 'a@b.c', password: 'x y' },
-      form: true,
-    });
-    expect(() =>
-      decodeBody('a=b', false, 'application/x-www-form-urlencoded', { json: true, form: false }),
-    ).toThrow(UnsupportedMediaType);
-  });
-  it('treats an empty body as absent', () => {
-    expect(decodeBody('', false, undefined, both).value).toBeUndefined();
-    expect(decodeBody(undefined, false, 'application/json', both).value).toBeUndefined();
-  });
-  it('rejects malformed JSON (400), other media types (415) and bodies over 1 MiB (413)', () => {
-    expect(() => decodeBody('{"a":', false, 'application/json', both)).toThrow(BadRequest);
-    expect(() => decodeBody('hello', false, 'text/plain', both)).toThrow(UnsupportedMediaType);
-    expect(() => decodeBody('{}', false, undefined, both)).toThrow(UnsupportedMediaType);
-    const exactly = `"${'x'.repeat(MAX_BODY_BYTES - 2)}"`;
-    expect(decodeBody(exactly, false, 'application/json', both).value).toHaveLength(
-      MAX_BODY_BYTES - 2,
-    );
-    expect(() => decodeBody(`${exactly} `, false, 'application/json', both)).toThrow(
-      PayloadTooLarge,
-    );
-    // Bytes, not characters: 'é' is two bytes in UTF-8.
-    expect(() => decodeBody('é'.repeat(MAX_BODY_BYTES / 2 + 1), false, 'text/plain', both)).toThrow(
-      PayloadTooLarge,
-    );
-  });
-  it('reads the media type case-insensitively without parameters', () => {
-    expect(mediaTypeOf(' Application/JSON ; charset=UTF-8')).toBe('application/json');
-    expect(mediaTypeOf(undefined)).toBe('');
-  });
-});
+import { resolveRoute } from '../../shared/routes/index.js';
 
 describe('If-Match', () => {
   it('accepts strong entity tags, lists and *', () => {

@@ -4,7 +4,7 @@ import * as z from 'zod';
 import { buildOpenApiDocument, errorStatuses } from '../../shared/docs/openapi.js';
 import type { RouteDefinition } from '../../shared/http/route.js';
 import { Problem } from '../../shared/http/schemas.js';
-import { routeList, routes } from '../../shared/routes.js';
+import { routeList, routes } from '../../shared/routes/index.js';
 import { TIMESTAMP_MAX_LENGTH, TIMESTAMP_PATTERN } from '../../shared/schemas.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the document is plain JSON

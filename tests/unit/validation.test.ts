@@ -8,7 +8,7 @@ import {
   NUL_CHARACTER_CODE,
   validate,
 } from '../../shared/http/validation.js';
-import { routeList } from '../../shared/routes.js';
+import { routeList } from '../../shared/routes/index.js';
 
 const NUL = '\u0000';
 const noNul = (value: unknown) => !JSON.stringify(value).includes('\\u0000');

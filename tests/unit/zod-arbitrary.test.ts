@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
-import { routeList } from '../../shared/routes.js';
+import { routeList } from '../../shared/routes/index.js';
 import {
   inputKind,
   lengthBounds,

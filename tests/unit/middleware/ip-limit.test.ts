@@ -1,84 +1,78 @@
-import { randomInt } from 'node:crypto';
-import middy from '@middy/core';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { lambdaContext } from '../../infra/local/lambda.js';
-import { msUntilRoom, slidingWindowUsage } from '../../shared/cache/rate-limiter.js';
-import { Unauthenticated } from '../../shared/errors.js';
-import { ipLimit, refusedCredential, sourceIpOf } from '../../shared/http/ip-limit.js';
-import { errorToProblem } from '../../shared/http/problem.js';
-import { type RateLimitPolicy, rateLimitPolicies } from '../../shared/rate-limits.js';
+import { msUntilRoom, slidingWindowUsage } from '../../../shared/cache/rate-limiter.js';
+import { Unauthenticated } from '../../../shared/errors.js';
+import {
+  ipLimit,
+  refusedCredential,
+  sourceIpOf,
+} from '../../../shared/http/middleware/ip-limit.js';
+import { problemDetails } from '../../../shared/http/middleware/problem-details.js';
+import { redisRoundTrip } from '../../../shared/http/middleware/redis-round-trip.js';
+import { requestContext } from '../../../shared/http/middleware/request-context.js';
+import type { HttpEvent } from '../../../shared/http/middleware/types.js';
+import { rateLimitPolicies } from '../../../shared/rate-limits.js';
+import {
+  stack as compose,
+  freshIp,
+  freshPolicy,
+  fuzzRuns,
+  httpEvent,
+  problemOf,
+  publishMetrics,
+} from './harness.js';
 
 // The budgets live in the real Redis the test setup starts; limits are on in this file.
 process.env.RATE_LIMITS = 'on';
 
-type Event = APIGatewayProxyEventV2;
-type Result = APIGatewayProxyStructuredResultV2;
-
-const hex = () => randomInt(0x10000).toString(16);
-/** A fresh documentation-range IPv6 address (RFC 3849) per call: runs never share a budget. */
-const freshIp = () => `2001:db8:${hex()}:${hex()}::${hex()}`;
-
-function event(sourceIp: string | undefined, headers: Record<string, string> = {}): Event {
-  return {
-    version: '2.0',
-    routeKey: 'GET /t',
-    rawPath: '/t',
-    rawQueryString: '',
-    headers,
-    isBase64Encoded: false,
-    requestContext: {
-      http: { method: 'GET', path: '/t', protocol: 'HTTP/1.1', sourceIp, userAgent: '' },
-    },
-  } as unknown as Event;
+/** A request from `sourceIp` (none: a hand-made event without one). */
+function event(sourceIp: string | undefined, headers: Record<string, string> = {}): HttpEvent {
+  const built = httpEvent({ headers });
+  (built.requestContext.http as { sourceIp: string | undefined }).sourceIp = sourceIp;
+  return built;
 }
 
-const small = (name: string, limit: number): RateLimitPolicy => ({
-  name: `test-${name}`,
-  limit,
-  windowSeconds: 60,
-  algorithm: 'sliding-window',
-  identity: 'ip',
-  failMode: 'open',
-});
-
 /**
- * A stack like `createHandler`'s: problem details, the per-IP limit, then a stand-in for
- * authentication that refuses `Bearer bad` (marked) and counts the token checks it makes,
- * and a handler that throws an unmarked 401 for `/wrong-password` (like login does).
+ * A stack like `createHandler`'s: metrics, request context, problem details, the per-IP limit,
+ * then a stand-in for authentication that refuses `Bearer bad` (marked), the Redis round trip
+ * (concurrent on GET, as for safe methods), and a handler that counts its runs and throws an
+ * unmarked 401 for `/wrong-password` (like login does).
  */
-function stack(limits: { requests: number; refused: number }, exempt = false) {
-  const counter = { tokenChecks: 0 };
-  const handler = middy<Event, Result>()
-    .use({
-      onError: (request) => {
-        request.response = errorToProblem(request.error, { requestId: 't', instance: '/t' });
-      },
-    })
-    .use(
+function stack(limits: { requests: number; refused: number }, method = 'GET') {
+  const counter = { handled: 0 };
+  const call = compose(
+    [
+      publishMetrics(),
+      requestContext(`${method} /t`),
+      problemDetails(),
       ipLimit({
-        exempt,
         policies: {
-          requests: small(`requests-${limits.requests}`, limits.requests),
-          refusedCredentials: small(`refused-${limits.refused}`, limits.refused),
+          requests: freshPolicy(limits.requests),
+          refusedCredentials: freshPolicy(limits.refused),
         },
       }),
-    )
-    .use({
-      before: (request) => {
-        const header = request.event.headers?.authorization;
-        if (!header) return;
-        counter.tokenChecks++;
-        if (header === 'Bearer bad') throw refusedCredential(new Unauthenticated('refused'));
+      {
+        before: (request) => {
+          const header = request.event.headers?.authorization;
+          if (!header) return;
+          if (header === 'Bearer bad') throw refusedCredential(new Unauthenticated('refused'));
+        },
       },
-    })
-    .handler(async (e) => {
+      redisRoundTrip({ concurrent: method === 'GET' }),
+    ],
+    async (e) => {
+      counter.handled++;
       if (e.rawPath === '/wrong-password') throw new Unauthenticated('not a token');
       return { statusCode: 200, body: 'ok' };
-    });
-  const call = (e: Event) => handler(e, lambdaContext('test')) as Promise<Result>;
-  return { call, counter };
+    },
+  );
+  return {
+    call: (e: HttpEvent) => {
+      e.requestContext.http.method = method;
+      return call(e);
+    },
+    counter,
+  };
 }
 
 describe('sourceIpOf', () => {
@@ -133,7 +127,7 @@ describe('ipLimit', () => {
     expect((await call(event(freshIp()))).statusCode).toBe(200);
   });
 
-  it('turns refusals past the budget into 429, then refuses the IP before any token work', async () => {
+  it('turns refusals past the budget into 429, then refuses the IP whatever it presents', async () => {
     const { call, counter } = stack({ requests: 100, refused: 2 });
     const ip = freshIp();
     const bad = () => call(event(ip, { authorization: 'Bearer bad' }));
@@ -141,11 +135,17 @@ describe('ipLimit', () => {
     const third = await bad();
     expect(third.statusCode).toBe(429);
     expect(third.headers?.['RateLimit-Policy']).toBe('2;w=60');
-    const checks = counter.tokenChecks;
+    const handled = counter.handled;
     const good = await call(event(ip, { authorization: 'Bearer good' }));
     expect(good.statusCode).toBe(429);
     expect(Number(good.headers?.['Retry-After'])).toBeGreaterThanOrEqual(1);
-    expect(counter.tokenChecks).toBe(checks); // refused before the token was looked at
+    expect(problemOf(good).status).toBe(429); // the handler's result is not sent
+    expect(counter.handled).toBe(handled + 1); // a GET's handler overlaps the round trip…
+    const post = stack({ requests: 100, refused: 1 }, 'POST');
+    const postIp = freshIp();
+    await post.call(event(postIp, { authorization: 'Bearer bad' }));
+    expect((await post.call(event(postIp, { authorization: 'Bearer good' }))).statusCode).toBe(429);
+    expect(post.counter.handled).toBe(0); // …a POST's never runs once the IP is refused
     expect((await call(event(freshIp(), { authorization: 'Bearer good' }))).statusCode).toBe(200);
   });
 
@@ -159,7 +159,7 @@ describe('ipLimit', () => {
     expect(statuses).toEqual([...Array(3).fill(401), ...Array(9).fill(429)]);
   });
 
-  it('does not count 401s that are not refused credentials (a missing token, a wrong password)', async () => {
+  it('does not count 401s that are not refused credentials (a wrong password)', async () => {
     const { call } = stack({ requests: 100, refused: 1 });
     const ip = freshIp();
     const wrongPassword = { ...event(ip), rawPath: '/wrong-password' };
@@ -167,12 +167,24 @@ describe('ipLimit', () => {
     expect((await call(event(ip, { authorization: 'Bearer good' }))).statusCode).toBe(200);
   });
 
-  it('leaves exempt routes (the health probes) alone', async () => {
-    const { call } = stack({ requests: 1, refused: 1 }, true);
-    const ip = freshIp();
-    for (let i = 0; i < 4; i++) {
-      expect((await call(event(ip, { authorization: 'Bearer good' }))).statusCode).toBe(200);
-    }
+  it('lets exactly min(n, k) of n parallel requests through a request budget of k', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 1, max: 8 }),
+        fc.constantFrom('GET', 'POST'),
+        async (n, k, method) => {
+          const { call, counter } = stack({ requests: k, refused: 100 }, method);
+          const ip = freshIp();
+          const results = await Promise.all(Array.from({ length: n }, () => call(event(ip))));
+          const statuses = results.map((r) => r.statusCode);
+          expect(statuses.filter((s) => s === 200)).toHaveLength(Math.min(n, k));
+          expect(statuses.filter((s) => s === 429)).toHaveLength(n - Math.min(n, k));
+          if (method === 'POST') expect(counter.handled).toBe(Math.min(n, k));
+        },
+      ),
+      { numRuns: fuzzRuns(25) },
+    );
   });
 
   it('keys budgets by sourceIp only: spoofed forwarding headers neither escape nor spend a budget', async () => {
@@ -197,7 +209,7 @@ describe('ipLimit', () => {
           ).toBe(200);
         },
       ),
-      { numRuns: 30 },
+      { numRuns: fuzzRuns(30) },
     );
   });
 });

@@ -1,7 +1,7 @@
 import type { MiddlewareObj, Request } from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { getConfig } from '../config.js';
-import { startDatabaseDeadline } from '../db/client.js';
+import { getConfig } from '../../config.js';
+import { startDatabaseDeadline } from '../../db/client.js';
 
 /**
  * Time kept back before the Lambda timeout, in ms: after the deadline the request still has

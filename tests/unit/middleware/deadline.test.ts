@@ -2,20 +2,20 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { getConfig } from '../../shared/config.js';
+import { getConfig } from '../../../shared/config.js';
 import {
   closeSql,
   currentDatabaseDeadline,
   DatabaseDeadlineExceeded,
   getSql,
   isDatabaseUnavailable,
-} from '../../shared/db/client.js';
+} from '../../../shared/db/client.js';
 import {
   DEADLINE_MARGIN_MS,
   requestDeadline,
   requestDeadlineMs,
-} from '../../shared/http/deadline.js';
-import { errorToProblem } from '../../shared/http/problem.js';
+} from '../../../shared/http/middleware/deadline.js';
+import { errorToProblem } from '../../../shared/http/problem.js';
 
 afterAll(() => closeSql());
 
