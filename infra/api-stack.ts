@@ -14,17 +14,18 @@ import { SubnetType } from 'aws-cdk-lib/aws-ec2';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, LayerVersion, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { StringParameter } from 'aws-cdk-lib/aws-ssm';
 import { Trigger } from 'aws-cdk-lib/triggers';
 import type { Construct } from 'constructs';
 import type { RouteDefinition } from '../shared/http/route.js';
 import { outboxRelay, type QueueName, queueList, retention } from '../shared/queue/queues.js';
-import { fallbackRoute, routeList } from '../shared/routes.js';
+import { fallbackRoute, routeList } from '../shared/routes/index.js';
 import { Cache } from './cache.js';
 import { corsPolicy } from './cors.js';
 import { ADMIN_USER, APP_USER, Database } from './database.js';
@@ -33,10 +34,11 @@ import {
   databaseOnly,
   deployFunctions,
   type FunctionNeeds,
+  powertoolsVersion,
   routeNeeds,
 } from './functions.js';
 import { Network } from './network.js';
-import { Observability } from './observability.js';
+import { metricsNamespace, Observability } from './observability.js';
 import type { StageConfig } from './stages.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -120,6 +122,18 @@ export class ApiStack extends Stack {
       );
     }
 
+    // Powertools (Logger, Metrics, Tracer, Batch) from its Lambda layer of the installed
+    // version, resolved through the SSM parameter Powertools publishes per version (docs:
+    // "Lambda layers"); the bundles leave `@aws-lambda-powertools/*` out (BUNDLE_EXTERNALS).
+    const powertoolsLayer = LayerVersion.fromLayerVersionArn(
+      this,
+      'PowertoolsLayer',
+      StringParameter.valueForStringParameter(
+        this,
+        `/aws/service/powertools/typescript/generic/all/${powertoolsVersion()}`,
+      ),
+    );
+
     /** A Node 22 arm64 ESM function from `functions/<file>.ts`, with its log group. */
     const bundledFunction = (
       file: string,
@@ -139,6 +153,7 @@ export class ApiStack extends Stack {
         memorySize: stage.memoryMb,
         timeout: options.timeout ?? stage.timeout,
         tracing: Tracing.ACTIVE,
+        layers: [powertoolsLayer],
         reservedConcurrentExecutions: options.reservedConcurrency,
         ...(options.inVpc
           ? {
@@ -155,6 +170,7 @@ export class ApiStack extends Stack {
           STAGE: stage.name,
           POWERTOOLS_SERVICE_NAME: 'notes-api',
           POWERTOOLS_LOG_LEVEL: 'INFO',
+          POWERTOOLS_METRICS_NAMESPACE: metricsNamespace(stage.name),
           NODE_OPTIONS: '--enable-source-maps',
           ...options.environment,
         },

@@ -1,12 +1,15 @@
+import { readFileSync } from 'node:fs';
 import { cp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { BuildOptions } from 'esbuild';
 import { DOCS_ASSETS } from '../shared/docs/pages.js';
+import { stackDefines } from '../shared/http/needs.js';
 import type { RouteDefinition } from '../shared/http/route.js';
 import { outboxRelay, type QueueName, queueList, retention } from '../shared/queue/queues.js';
-import { fallbackRoute, routeList, routes } from '../shared/routes.js';
+import { fallbackRoute, routeList, routes } from '../shared/routes/index.js';
 
 /** Deploy-time functions: the migration trigger and the signing keys' rotation. */
 export const deployFunctions = {
@@ -84,8 +87,64 @@ export const databaseOnly: FunctionNeeds = {
  */
 const usesArgon2 = (file: string) => file.startsWith('auth/') || file.startsWith('users/');
 
-/** Modules left out of every bundle: the AWS SDK clients of the Lambda runtime. */
-export const BUNDLE_EXTERNALS = ['@aws-sdk/client-*', 'pg-native'];
+/**
+ * Modules left out of every bundle, each for a documented reason:
+ * - `@aws-sdk/client-*`: the Lambda Node.js runtimes (18 and later, so `nodejs22.x`) include
+ *   the AWS SDK for JavaScript v3 (AWS Lambda docs, "Lambda runtimes"; CDK's `NodejsFunction`
+ *   leaves `@aws-sdk/*` out by default for them). Our code imports the clients only with a
+ *   dynamic `import()`, which esbuild keeps as is for an external, so a function loads a
+ *   client only when it first uses it, never at init. (A static import of an external, even
+ *   inside a lazily evaluated module, is hoisted to the top of the ESM bundle and loads at init.)
+ * - `@aws-lambda-powertools/*`: Logger, Metrics, Tracer (with its `aws-xray-sdk-core`) and
+ *   Batch come from the Powertools Lambda layer of exactly the installed version, which the
+ *   stack resolves through the SSM parameter Powertools publishes for it (Powertools docs,
+ *   "Lambda layers": mark `@aws-lambda-powertools/*` external when using the layer). The
+ *   Tracer alone is ~136 KiB minified; in the layer it costs no function any bundle size.
+ * - `pg-native`: the optional native binding of `pg`, never installed nor used.
+ * Everything else is bundled, including `@smithy/*` and the SDK's helper packages
+ * (`@smithy/signature-v4`, `@smithy/protocol-http`, `@smithy/hash-node`): the runtime has
+ * them only as dependencies of its clients, at versions it picks, and does not document
+ * them, so a runtime update could change or drop them under us.
+ */
+export const BUNDLE_EXTERNALS = ['@aws-sdk/client-*', '@aws-lambda-powertools/*', 'pg-native'];
+
+/**
+ * The installed Powertools version (all its packages share it), which names the layer:
+ * `/aws/service/powertools/typescript/generic/all/<version>` in SSM holds that layer's ARN.
+ */
+export function powertoolsVersion(): string {
+  const root = fileURLToPath(new URL('../', import.meta.url));
+  const manifest = readFileSync(
+    join(root, 'node_modules/@aws-lambda-powertools/commons/package.json'),
+    'utf8',
+  );
+  return (JSON.parse(manifest) as { version: string }).version;
+}
+
+/** The route whose function is `file`, if it is an HTTP function. */
+function routeOfFile(file: string): RouteDefinition | undefined {
+  if (file === fallbackRoute.function) return fallbackRoute;
+  return routeList.find((route) => route.function === file);
+}
+
+/**
+ * esbuild `define`s of one function: for an HTTP function, which middlewares its route
+ * needs (`stackDefines`), so the bundle holds only those modules; none for the others.
+ */
+export function definesFor(file: string): Record<string, string> {
+  const route = routeOfFile(file);
+  return route ? stackDefines(route) : {};
+}
+/**
+ * esbuild's `mainFields`: the ES module build (`module`) before the CommonJS one (`main`).
+ * The AWS SDK's and Smithy's packages ship both without an `exports` map, and esbuild's
+ * default on platform `node` (`main` first) takes their CommonJS build, whose `require()`s
+ * keep every export of `@smithy/core`'s submodules (esbuild tree-shakes ES imports only):
+ * the RDS token signer (`@smithy/signature-v4`) bundles to 161 KiB that way, 20 KiB from its
+ * ES build. Packages with an `exports` map (zod, postgres, jose, Powertools, middy) resolve
+ * through its conditions and are not affected. CDK's doc for the option suggests this order.
+ */
+export const BUNDLE_MAIN_FIELDS = ['module', 'main'];
 /** ESM bundles of CommonJS dependencies need `require`. */
 export const BUNDLE_BANNER =
   "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
@@ -103,9 +162,10 @@ export function bundleCopies(file: string): [string, string][] {
 }
 
 /**
- * esbuild options of one function: ESM, minified, source maps, only what it imports. The
- * AWS SDK clients come from the Lambda runtime; the password hasher is a native package
- * installed for linux-arm64; the docs assets and the migrations are copied beside the bundle.
+ * esbuild options of one function: ESM, minified, source maps, only what it imports, ES
+ * module builds first (`BUNDLE_MAIN_FIELDS`). The AWS SDK clients come from the Lambda
+ * runtime (`BUNDLE_EXTERNALS`); the password hasher is a native package installed for
+ * linux-arm64; the docs assets and the migrations are copied beside the bundle.
  */
 export function bundlingFor(file: string): BundlingOptions {
   const copies = bundleCopies(file);
@@ -115,7 +175,9 @@ export function bundlingFor(file: string): BundlingOptions {
     minify: true,
     sourceMap: true,
     banner: BUNDLE_BANNER,
+    mainFields: BUNDLE_MAIN_FIELDS,
     externalModules: BUNDLE_EXTERNALS,
+    define: definesFor(file),
     ...(usesArgon2(file)
       ? {
           nodeModules: ['@node-rs/argon2'],
@@ -144,27 +206,43 @@ export function bundlingFor(file: string): BundlingOptions {
 }
 
 /**
- * Bundles `functions/<file>.ts` into `outdir/index.mjs` with the esbuild options the stack
- * gives CDK (ESM, node22, minified, same externals and banner) and copies its extra files,
- * so tests and the bench run what Lambda would. `@node-rs/argon2` stays external (CDK
- * installs it for linux-arm64). Returns the bundle's path.
+ * esbuild's build options for CDK's `bundlingFor` settings (ESM, node22, minified, same
+ * main fields, externals and banner, no source map), for bundling `entryPoints` into
+ * `outfile` here. `@node-rs/argon2` stays external (CDK installs it for linux-arm64).
  */
-export async function bundleLikeCdk(file: string, outdir: string): Promise<string> {
-  const { build } = await import('esbuild');
-  const root = fileURLToPath(new URL('../', import.meta.url));
-  const outfile = join(outdir, 'index.mjs');
-  await build({
-    entryPoints: [join(root, 'functions', `${file}.ts`)],
+export function esbuildOptionsLikeCdk(
+  entryPoint: string,
+  outfile: string,
+  define: Record<string, string> = {},
+): BuildOptions {
+  return {
+    define,
+    entryPoints: [entryPoint],
     bundle: true,
     platform: 'node',
     format: 'esm',
     target: 'node22',
     minify: true,
+    mainFields: BUNDLE_MAIN_FIELDS,
     outfile,
     external: [...BUNDLE_EXTERNALS, '@node-rs/argon2'],
     banner: { js: BUNDLE_BANNER },
     logLevel: 'silent',
-  });
+  };
+}
+
+/**
+ * Bundles `functions/<file>.ts` into `outdir/index.mjs` with the esbuild options the stack
+ * gives CDK (`esbuildOptionsLikeCdk`) and copies its extra files, so tests and the bench run
+ * what Lambda would. Returns the bundle's path.
+ */
+export async function bundleLikeCdk(file: string, outdir: string): Promise<string> {
+  const { build } = await import('esbuild');
+  const root = fileURLToPath(new URL('../', import.meta.url));
+  const outfile = join(outdir, 'index.mjs');
+  await build(
+    esbuildOptionsLikeCdk(join(root, 'functions', `${file}.ts`), outfile, definesFor(file)),
+  );
   for (const [from, to] of bundleCopies(file)) {
     await cp(join(root, from), join(outdir, to), { recursive: true });
   }

@@ -22,6 +22,13 @@ const databaseVariables = {
     .transform((v) => v === 'true'),
   /** AWS region (set by the Lambda runtime); signs IAM tokens and SQS requests. */
   AWS_REGION: z.string().min(1).default('us-east-1'),
+  /**
+   * The execution role's credentials, set by the Lambda runtime (AWS Lambda docs, "Defined
+   * runtime environment variables"); they sign IAM database tokens. Unset locally.
+   */
+  AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  AWS_SESSION_TOKEN: z.string().min(1).optional(),
 };
 
 /**
@@ -81,7 +88,7 @@ const Environment = z
       .default(10_000),
     /**
      * Budget of one HTTP request for its database work, in ms from the request's start,
-     * capped by the Lambda's remaining time less a margin (`shared/http/deadline.ts`). When
+     * capped by the Lambda's remaining time less a margin (`shared/http/middleware/deadline.ts`). When
      * it passes, the connections the request used are closed (a stalled server never answers,
      * not even its own `statement_timeout`) and the request answers 503 with `Retry-After`.
      */

@@ -80,7 +80,13 @@ interface KeySetSource {
   missing: string;
 }
 
-/** The SDK client of the key secrets: one attempt, short timeouts (a request waits ≤ 2 s). */
+/**
+ * The SDK client of the key secrets, created at the first secret read: one attempt, short
+ * timeouts (500 ms to connect, 1.5 s per request, enforced by `throwOnRequestTimeout`), so a
+ * request waits ≤ 2 s. The SDK module is a dynamic `import()` of a package the bundle leaves
+ * external (the Lambda runtime's), so it loads only when a secret is read, never at init, and
+ * never in the local cloud or the tests (inline key sets).
+ */
 let secretsClient: SecretsManagerClient | undefined;
 
 /**
@@ -91,11 +97,10 @@ async function readKeySet(source: KeySetSource): Promise<string> {
   if (source.json) return source.json;
   if (!source.secretArn) throw new ConfigError(source.missing);
   const sdk = await import('@aws-sdk/client-secrets-manager');
-  const { NodeHttpHandler } = await import('@smithy/node-http-handler');
   secretsClient ??= new sdk.SecretsManagerClient({
     region: getConfig().AWS_REGION,
     maxAttempts: 1,
-    requestHandler: new NodeHttpHandler({ connectionTimeout: 500, requestTimeout: 1500 }),
+    requestHandler: { connectionTimeout: 500, requestTimeout: 1500, throwOnRequestTimeout: true },
   });
   try {
     const out = await secretsClient.send(

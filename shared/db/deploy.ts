@@ -2,7 +2,7 @@ import postgres from 'postgres';
 import * as z from 'zod';
 import { getMigrationConfig, type MigrationConfig } from '../config.js';
 import { logger } from '../logger.js';
-import { iamAuthTokenFor, withPassword } from './iam-auth.js';
+import { iamAuthTokenFor, lambdaCredentials, withPassword } from './iam-auth.js';
 import { grantAppRole, migrate, type RoleCredentials } from './migrations.js';
 
 const Credentials = z.looseObject({ username: z.string().min(1), password: z.string().min(1) });
@@ -34,7 +34,9 @@ export async function migrateOnDeploy(): Promise<{ applied: string[]; role: stri
   const databaseUrl = config.DATABASE_IAM_AUTH
     ? withPassword(
         config.DATABASE_URL,
-        await iamAuthTokenFor(config.DATABASE_URL, config.AWS_REGION)(),
+        await iamAuthTokenFor(config.DATABASE_URL, config.AWS_REGION, () =>
+          lambdaCredentials(config),
+        )(),
       )
     : config.DATABASE_URL;
   const applied = await migrate({

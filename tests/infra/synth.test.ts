@@ -3,12 +3,13 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { ManagedPolicy, User } from 'aws-cdk-lib/aws-iam';
 import { describe, expect, it } from 'vitest';
 import { ApiStack, logicalName } from '../../infra/api-stack.js';
-import { deployFunctions, functionFiles } from '../../infra/functions.js';
+import { deployFunctions, functionFiles, powertoolsVersion } from '../../infra/functions.js';
 import { checkWithNag } from '../../infra/nag.js';
+import { metricsNamespace } from '../../infra/observability.js';
 import { stageConfig } from '../../infra/stages.js';
 import type { RouteDefinition } from '../../shared/http/route.js';
 import { outboxRelay, queueList, retention } from '../../shared/queue/queues.js';
-import { fallbackRoute, routeList, routes } from '../../shared/routes.js';
+import { fallbackRoute, routeList, routes } from '../../shared/routes/index.js';
 
 type Resource = {
   Type: string;
@@ -158,6 +159,22 @@ describe.each(['dev', 'prod'])('CDK stack, stage %s', (stageName) => {
       // Its own log group, kept for the stage's retention.
       const logGroupId = fn.Properties.LoggingConfig?.LogGroup?.Ref as string;
       expect(resources[logGroupId]?.Properties.RetentionInDays, file).toBe(stage.logRetention);
+    }
+  });
+
+  it('gives every function the Powertools layer of the installed version, resolved from its SSM parameter', () => {
+    const parameters = (template.toJSON().Parameters ?? {}) as Record<
+      string,
+      { Type: string; Default?: string }
+    >;
+    const layerParameter = Object.entries(parameters).find(
+      ([, p]) =>
+        p.Default === `/aws/service/powertools/typescript/generic/all/${powertoolsVersion()}`,
+    );
+    expect(layerParameter?.[1].Type).toBe('AWS::SSM::Parameter::Value<String>');
+    for (const file of functionFiles()) {
+      const fn = resources[functionId(file)] as Resource;
+      expect(fn.Properties.Layers, file).toEqual([{ Ref: layerParameter?.[0] }]);
     }
   });
 
@@ -363,7 +380,13 @@ describe.each(['dev', 'prod'])('CDK stack, stage %s', (stageName) => {
 
   it('grants each function exactly what its route-table entry (or worker definition) says it uses', () => {
     expect(expectations.map(([file]) => file).sort()).toEqual([...runtimeFunctions].sort());
-    const base = ['NODE_OPTIONS', 'POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_SERVICE_NAME', 'STAGE'];
+    const base = [
+      'NODE_OPTIONS',
+      'POWERTOOLS_LOG_LEVEL',
+      'POWERTOOLS_METRICS_NAMESPACE',
+      'POWERTOOLS_SERVICE_NAME',
+      'STAGE',
+    ];
     for (const [file, expected] of expectations) {
       const fn = (resources[functionId(file)] as Resource).Properties;
       const statements = ofType('AWS::IAM::Policy')
@@ -382,6 +405,10 @@ describe.each(['dev', 'prod'])('CDK stack, stage %s', (stageName) => {
       );
       const queuesSentTo = resourcesOf('sqs:SendMessage').map(targetId).sort();
       const variables = Object.keys(fn.Environment.Variables).sort();
+      // The namespace the metrics are written to is the one the dashboard reads.
+      expect(fn.Environment.Variables.POWERTOOLS_METRICS_NAMESPACE, file).toBe(
+        metricsNamespace(stage.name),
+      );
 
       expect(secretsRead, `${file}: secrets`).toEqual(
         [

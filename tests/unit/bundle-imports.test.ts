@@ -1,0 +1,49 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { describe, expect, it } from 'vitest';
+import { definesFor, esbuildOptionsLikeCdk } from '../../infra/functions.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The esbuild metafile output of `functions/<file>.ts`, bundled as the stack bundles it. */
+async function bundleOf(file: string) {
+  const result = await build({
+    ...esbuildOptionsLikeCdk(
+      join(ROOT, 'functions', `${file}.ts`),
+      join(ROOT, 'x.mjs'),
+      definesFor(file),
+    ),
+    write: false,
+    metafile: true,
+  });
+  const output = Object.values(result.metafile.outputs)[0];
+  if (!output) throw new Error(`no output for ${file}`);
+  return output;
+}
+
+/**
+ * A static import of an external is hoisted to the top of an ESM bundle, so it loads at init
+ * even when only lazily evaluated code uses it; a dynamic `import()` loads on first use.
+ */
+describe('function bundles load the AWS SDK only on first use', () => {
+  it.each([
+    // SQS (outbox), Secrets Manager (keys, Redis), IAM database auth.
+    ['notes/archive', ['@aws-sdk/client-secrets-manager', '@aws-sdk/client-sqs']],
+    ['auth/login', ['@aws-sdk/client-secrets-manager']],
+    ['workers/outbox-relay', ['@aws-sdk/client-sqs']],
+    ['workers/audit', []],
+  ])(
+    '%s imports SDK clients only dynamically, and bundles no credential chain',
+    async (file, lazy) => {
+      const output = await bundleOf(file);
+      const sdk = output.imports.filter((i) => i.external && i.path.startsWith('@aws-sdk/'));
+      expect(sdk.filter((i) => i.kind !== 'dynamic-import').map((i) => i.path)).toEqual([]);
+      expect([...new Set(sdk.map((i) => i.path))].sort()).toEqual(lazy);
+      const chain = Object.keys(output.inputs).filter((path) =>
+        /node_modules\/@aws-sdk\/(credential-provider|nested-clients|rds-signer|core\/)/.test(path),
+      );
+      expect(chain).toEqual([]);
+    },
+  );
+});
