@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
-import * as z from 'zod';
+// zod/mini, not classic zod: the SQS workers, which read this module, have a 150 KiB bundle
+// budget, and classic zod costs ~90 KiB of a bundle against ~24 KiB for zod/mini.
+import * as z from 'zod/mini';
 
 /** The database connection, shared by the functions and the migration trigger. */
 const databaseVariables = {
@@ -11,24 +13,24 @@ const databaseVariables = {
    */
   DATABASE_URL: z
     .string()
-    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL'),
+    .check(z.regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')),
   /**
    * `true`: authenticate with an RDS IAM token made for each new connection (AWS docs,
    * "IAM database authentication" for RDS Proxy) instead of a password in the URL.
    */
-  DATABASE_IAM_AUTH: z
-    .enum(['true', 'false'])
-    .default('false')
-    .transform((v) => v === 'true'),
+  DATABASE_IAM_AUTH: z.pipe(
+    z._default(z.enum(['true', 'false']), 'false'),
+    z.transform((v) => v === 'true'),
+  ),
   /** AWS region (set by the Lambda runtime); signs IAM tokens and SQS requests. */
-  AWS_REGION: z.string().min(1).default('us-east-1'),
+  AWS_REGION: z._default(z.string().check(z.minLength(1)), 'us-east-1'),
   /**
    * The execution role's credentials, set by the Lambda runtime (AWS Lambda docs, "Defined
    * runtime environment variables"); they sign IAM database tokens. Unset locally.
    */
-  AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
-  AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
-  AWS_SESSION_TOKEN: z.string().min(1).optional(),
+  AWS_ACCESS_KEY_ID: z.optional(z.string().check(z.minLength(1))),
+  AWS_SECRET_ACCESS_KEY: z.optional(z.string().check(z.minLength(1))),
+  AWS_SESSION_TOKEN: z.optional(z.string().check(z.minLength(1))),
 };
 
 /**
@@ -52,100 +54,126 @@ const Environment = z
             ? 'is required: the deployment stage (`local` for the local cloud and tests, else the CDK stage name)'
             : undefined,
       })
-      .regex(/^[a-z][a-z0-9-]{0,20}$/, 'must be a lower-case letter, then up to 20 of a-z, 0-9, -'),
+      .check(
+        z.regex(
+          /^[a-z][a-z0-9-]{0,20}$/,
+          'must be a lower-case letter, then up to 20 of a-z, 0-9, -',
+        ),
+      ),
     ...databaseVariables,
     /** Set only on functions that use the database (CDK grants per route), so optional here. */
-    DATABASE_URL: databaseVariables.DATABASE_URL.optional(),
+    DATABASE_URL: z.optional(databaseVariables.DATABASE_URL),
     /** Connections per Lambda instance. 1 in AWS (one request at a time per instance). */
-    DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(1),
+    DB_POOL_MAX: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(100)), 1),
     /** Seconds before an unused connection is closed (postgres.js `idle_timeout`). */
-    DB_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(0).max(3600).default(20),
+    DB_IDLE_TIMEOUT_SECONDS: z._default(
+      z.coerce.number().check(z.int(), z.gte(0), z.lte(3600)),
+      20,
+    ),
     /**
      * Seconds to open a new connection: TCP, TLS, startup and authentication (postgres.js
      * `connect_timeout`; fractions allowed). Below `REQUEST_DEADLINE_MS`, so a server that
      * does not let us in is a `CONNECT_TIMEOUT` (503) inside the request's budget.
      */
-    DB_CONNECT_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(60).default(1.5),
+    DB_CONNECT_TIMEOUT_SECONDS: z._default(z.coerce.number().check(z.gte(0.1), z.lte(60)), 1.5),
     /**
      * Server-side limit of one statement, in ms (PostgreSQL `statement_timeout`, sent as a
      * startup parameter of every connection). Below `REQUEST_DEADLINE_MS`, so a slow but
      * responsive server cancels the statement (SQLSTATE 57014, a 503) before the deadline.
      */
-    DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(1500),
+    DB_STATEMENT_TIMEOUT_MS: z._default(
+      z.coerce.number().check(z.int(), z.gte(100), z.lte(3_600_000)),
+      1500,
+    ),
     /** Longest wait for a lock, in ms (PostgreSQL `lock_timeout`; SQLSTATE 55P03, a 503). */
-    DB_LOCK_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(1000),
+    DB_LOCK_TIMEOUT_MS: z._default(
+      z.coerce.number().check(z.int(), z.gte(100), z.lte(3_600_000)),
+      1000,
+    ),
     /**
      * Longest a session may sit idle inside an open transaction, in ms (PostgreSQL
      * `idle_in_transaction_session_timeout`): the server then ends the session and frees its
      * locks, e.g. when the client vanished mid-transaction. Well above any pause our own code
      * makes inside a transaction (none waits on another service there).
      */
-    DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: z.coerce
-      .number()
-      .int()
-      .min(1000)
-      .max(3_600_000)
-      .default(10_000),
+    DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: z._default(
+      z.coerce.number().check(z.int(), z.gte(1000), z.lte(3_600_000)),
+      10_000,
+    ),
     /**
      * Budget of one HTTP request for its database work, in ms from the request's start,
      * capped by the Lambda's remaining time less a margin (`shared/http/middleware/deadline.ts`). When
      * it passes, the connections the request used are closed (a stalled server never answers,
      * not even its own `statement_timeout`) and the request answers 503 with `Retry-After`.
      */
-    REQUEST_DEADLINE_MS: z.coerce.number().int().min(100).max(900_000).default(2000),
+    REQUEST_DEADLINE_MS: z._default(
+      z.coerce.number().check(z.int(), z.gte(100), z.lte(900_000)),
+      2000,
+    ),
     /**
      * `iss` claim of access tokens (RFC 7519 §4.1.1). Set on functions that sign or verify
      * tokens, which fail with a `ConfigError` without it; the others do not need it.
      */
-    JWT_ISSUER: z.string().min(1).optional(),
+    JWT_ISSUER: z.optional(z.string().check(z.minLength(1))),
     /** `aud` claim of access tokens (RFC 7519 §4.1.3); like `JWT_ISSUER`. */
-    JWT_AUDIENCE: z.string().min(1).optional(),
+    JWT_AUDIENCE: z.optional(z.string().check(z.minLength(1))),
     /**
      * JSON JWK Set of the PRIVATE signing keys; the first key signs. Only functions that sign
      * tokens (login, refresh) have it. Local and tests.
      */
-    JWT_SIGNING_KEYS: z.string().min(1).optional(),
+    JWT_SIGNING_KEYS: z.optional(z.string().check(z.minLength(1))),
     /** Secrets Manager secret (ARN or name) whose value is that JWK Set. AWS, signers only. */
-    JWT_SIGNING_KEYS_SECRET_ARN: z.string().min(1).optional(),
+    JWT_SIGNING_KEYS_SECRET_ARN: z.optional(z.string().check(z.minLength(1))),
     /**
      * JSON JWK Set of the PUBLIC keys only: what verifying functions and the JWKS read. Local
      * and tests (derived from the signing set).
      */
-    JWT_PUBLIC_KEYS: z.string().min(1).optional(),
+    JWT_PUBLIC_KEYS: z.optional(z.string().check(z.minLength(1))),
     /** Secrets Manager secret holding that public JWK Set, published by the key rotation. AWS. */
-    JWT_PUBLIC_KEYS_SECRET_ARN: z.string().min(1).optional(),
+    JWT_PUBLIC_KEYS_SECRET_ARN: z.optional(z.string().check(z.minLength(1))),
     /** Access token lifetime in seconds (API.md: 15 minutes). */
-    ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(900),
+    ACCESS_TOKEN_TTL_SECONDS: z._default(
+      z.coerce.number().check(z.int(), z.gte(60), z.lte(3600)),
+      900,
+    ),
     /** Upstash REST endpoint (Upstash, or our bridge in front of Redis). Unset: no Redis. */
-    REDIS_REST_URL: z.url().optional(),
+    REDIS_REST_URL: z.optional(z.url()),
     /** Bearer token of that endpoint. */
-    REDIS_REST_TOKEN: z.string().min(1).optional(),
+    REDIS_REST_TOKEN: z.optional(z.string().check(z.minLength(1))),
     /**
      * Secrets Manager secret `{"url", "token"}` of the Upstash REST endpoint (AWS), used when
      * `REDIS_REST_URL` is unset; read at the first call and again after a failure (reads
      * cached 5 minutes). Empty values: no Redis.
      */
-    REDIS_REST_SECRET_ARN: z.string().min(1).optional(),
+    REDIS_REST_SECRET_ARN: z.optional(z.string().check(z.minLength(1))),
     /** Per-call Redis timeout in ms: a slow Redis costs at most this much per request. */
-    REDIS_TIMEOUT_MS: z.coerce.number().int().min(5).max(5000).default(50),
+    REDIS_TIMEOUT_MS: z._default(z.coerce.number().check(z.int(), z.gte(5), z.lte(5000)), 50),
     /** After a Redis failure, skip Redis for this many ms (circuit breaker), then try again. */
-    REDIS_RETRY_AFTER_MS: z.coerce.number().int().min(100).max(600_000).default(2000),
+    REDIS_RETRY_AFTER_MS: z._default(
+      z.coerce.number().check(z.int(), z.gte(100), z.lte(600_000)),
+      2000,
+    ),
     /** TTL of cached note list pages in seconds (API.md: ≤ 60). */
-    NOTES_CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(60).default(30),
+    NOTES_CACHE_TTL_SECONDS: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(60)), 30),
     /** `off` disables rate limits — honoured only when STAGE is `local` (demos, load tests). */
-    RATE_LIMITS: z.enum(['on', 'off']).default('on'),
+    RATE_LIMITS: z._default(z.enum(['on', 'off']), 'on'),
     /** SQS URL of the audit queue. Unset: events stay in the outbox (local without SQS). */
-    AUDIT_QUEUE_URL: z.url().optional(),
+    AUDIT_QUEUE_URL: z.optional(z.url()),
     /** SQS endpoint override (the local cloud's fauxqs); unset in AWS. */
-    SQS_ENDPOINT: z.url().optional(),
+    SQS_ENDPOINT: z.optional(z.url()),
     /** Longest the request path waits for SQS after commit, in ms; the relay does the rest. */
-    OUTBOX_PUBLISH_TIMEOUT_MS: z.coerce.number().int().min(50).max(10_000).default(1000),
+    OUTBOX_PUBLISH_TIMEOUT_MS: z._default(
+      z.coerce.number().check(z.int(), z.gte(50), z.lte(10_000)),
+      1000,
+    ),
   })
-  .refine((env) => !env.REDIS_REST_URL || env.REDIS_REST_TOKEN, {
-    message: 'REDIS_REST_URL needs REDIS_REST_TOKEN',
-    path: ['REDIS_REST_TOKEN'],
-    when: () => true,
-  });
+  .check(
+    z.refine((env) => !env.REDIS_REST_URL || env.REDIS_REST_TOKEN, {
+      message: 'REDIS_REST_URL needs REDIS_REST_TOKEN',
+      path: ['REDIS_REST_TOKEN'],
+      when: () => true,
+    }),
+  );
 
 export type Config = z.output<typeof Environment>;
 
@@ -193,7 +221,7 @@ function readDotenv(): NodeJS.Dict<string> | undefined {
 let cached: Config | undefined;
 
 /** Parses `process.env` with `schema`; throws `ConfigError` listing every bad variable. */
-function parseEnvironment<T extends z.ZodType>(schema: T): z.output<T> {
+function parseEnvironment<T extends z.ZodMiniType>(schema: T): z.output<T> {
   const parsed = schema.safeParse(process.env);
   if (!parsed.success) {
     throw new ConfigError(
@@ -228,15 +256,17 @@ const MigrationEnvironment = z
   .object({
     ...databaseVariables,
     /** `{"username", "password"}` of the application role, as JSON (local and tests). */
-    APP_DATABASE_CREDENTIALS: z.string().min(1).optional(),
+    APP_DATABASE_CREDENTIALS: z.optional(z.string().check(z.minLength(1))),
     /** Secrets Manager secret holding those (an RDS `DatabaseSecret`). AWS. */
-    APP_DATABASE_SECRET_ARN: z.string().min(1).optional(),
+    APP_DATABASE_SECRET_ARN: z.optional(z.string().check(z.minLength(1))),
   })
-  .refine((env) => env.APP_DATABASE_CREDENTIALS || env.APP_DATABASE_SECRET_ARN, {
-    message: 'set APP_DATABASE_CREDENTIALS or APP_DATABASE_SECRET_ARN',
-    path: ['APP_DATABASE_CREDENTIALS'],
-    when: () => true,
-  });
+  .check(
+    z.refine((env) => env.APP_DATABASE_CREDENTIALS || env.APP_DATABASE_SECRET_ARN, {
+      message: 'set APP_DATABASE_CREDENTIALS or APP_DATABASE_SECRET_ARN',
+      path: ['APP_DATABASE_CREDENTIALS'],
+      when: () => true,
+    }),
+  );
 
 export type MigrationConfig = z.output<typeof MigrationEnvironment>;
 

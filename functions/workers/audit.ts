@@ -1,6 +1,6 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { AuditEventMessage } from '../../shared/audit/schemas.js';
+import { AuditEventMessage } from '../../shared/audit/message.js';
 import { recordEvent } from '../../shared/audit/service.js';
 import { logger } from '../../shared/logger.js';
 

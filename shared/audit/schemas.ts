@@ -1,19 +1,8 @@
 import * as z from 'zod';
-import { queryInteger, Timestamp, UtcTimestamp } from '../schemas.js';
+import { queryInteger, UtcTimestamp } from '../schemas.js';
 
-/** An audit event as it travels on the audit queue (the outbox's `EventMessage`). */
-export const AuditEventMessage = z.object({
-  event_id: z.uuid(),
-  type: z.string().min(1).max(100),
-  occurred_at: Timestamp,
-  payload: z.object({
-    actor_id: z.uuid().nullable(),
-    resource_type: z.string().min(1).max(100),
-    resource_id: z.string().min(1).max(200),
-    metadata: z.record(z.string(), z.unknown()).default({}),
-  }),
-});
-export type AuditEventMessage = z.output<typeof AuditEventMessage>;
+// The queue message (`AuditEventMessage`) is in `./message.ts`, in zod/mini for the worker.
+export type { AuditEventMessage } from './message.js';
 
 const AUDIT_ENTRY_EXAMPLE = {
   id: 311,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { BadRequest } from '../errors.js';
 import * as repository from './repository.js';
 import type { AuditEntry, AuditEventMessage, AuditLogPage, AuditLogQuery } from './schemas.js';
@@ -24,12 +24,13 @@ function toEntry(row: repository.AuditRow): AuditEntry {
 /** Largest `bigint` (PostgreSQL's `bigserial` ids). */
 const MAX_BIGINT = 9_223_372_036_854_775_807n;
 
+/** zod/mini, not classic zod: the audit worker imports this module (see `./message.ts`). */
 const Cursor = z.strictObject({
-  f: z.string().length(16),
-  id: z
-    .string()
-    .regex(/^[1-9]\d{0,18}$/)
-    .refine((id) => BigInt(id) <= MAX_BIGINT),
+  f: z.string().check(z.length(16)),
+  id: z.string().check(
+    z.regex(/^[1-9]\d{0,18}$/),
+    z.refine((id) => BigInt(id) <= MAX_BIGINT),
+  ),
 });
 
 function fingerprint(query: AuditLogQuery): string {
