@@ -82,7 +82,12 @@ export type BridgeTarget =
  * LOAD`/`FLUSH`/`EXISTS`, `FLUSHDB` and `FLUSHALL` run on every primary.
  */
 export async function startUpstashBridge(
-  options: BridgeTarget & { port?: number; token?: string },
+  options: BridgeTarget & {
+    port?: number;
+    token?: string;
+    /** Told of every authorised request (its path and parsed JSON body): for tests. */
+    onRequest?: (path: string, body: unknown) => void;
+  },
 ): Promise<UpstashBridge> {
   const token = options.token ?? randomBytes(24).toString('base64url');
   const redis =
@@ -144,7 +149,8 @@ export async function startUpstashBridge(
     } catch {
       return send(response, 400, { error: 'ERR the body is not valid JSON' });
     }
-    const path = (request.url ?? '/').split('?')[0];
+    const path = (request.url ?? '/').split('?')[0] ?? '/';
+    options.onRequest?.(path, body);
     try {
       if (path === '/' || path === '') {
         if (!isCommand(body))

@@ -1,7 +1,8 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { Redis } from '@upstash/redis';
+import { Redis, type Requester } from '@upstash/redis';
 import { getConfig } from '../config.js';
 import { logger } from '../logger.js';
+import { restRequester } from './rest-requester.js';
 
 let client: Promise<Redis | null> | undefined;
 /** How long a Redis secret read is reused, in ms: a rotated bridge token is picked up within this. */
@@ -61,6 +62,21 @@ async function endpoint(): Promise<Endpoint | null> {
 }
 
 /**
+ * `@upstash/redis` over our keep-alive transport (`restRequester`). Built from a requester,
+ * the package's client takes no options, so they are set here: values stored and read as
+ * plain strings (no automatic JSON), no telemetry headers, and no auto-pipelining (its proxy
+ * costs CPU on every call; the stack batches its own commands, `RedisBatch`).
+ */
+class RestRedis extends Redis {
+  constructor(requester: Requester) {
+    super(requester);
+    this.opts = { automaticDeserialization: false };
+    this.enableTelemetry = false;
+    this.enableAutoPipelining = false;
+  }
+}
+
+/**
  * The instance's `@upstash/redis` client, or null when no endpoint is configured (the
  * degraded mode). Settings for Lambda: each call aborts after `REDIS_TIMEOUT_MS`, no retries
  * (a retry would only add latency to a request that can do without Redis), no telemetry,
@@ -77,15 +93,7 @@ export function getRedis(): Promise<Redis | null> {
         return null;
       }
       const { REDIS_TIMEOUT_MS } = getConfig();
-      return new Redis({
-        url: found.url,
-        token: found.token,
-        retry: false,
-        enableTelemetry: false,
-        automaticDeserialization: false,
-        readYourWrites: false,
-        signal: () => AbortSignal.timeout(REDIS_TIMEOUT_MS),
-      });
+      return new RestRedis(restRequester({ ...found, timeoutMs: REDIS_TIMEOUT_MS }));
     })
     .catch((error: unknown) => {
       client = undefined;

@@ -5,11 +5,16 @@ import { startUpstashBridge } from '../../infra/local/upstash-bridge.js';
 /**
  * For a test file that stops or freezes Redis: its own `redis-server` and Upstash bridge, a
  * short circuit-breaker window (300 ms) and rate limits on, set in `process.env` — so call it
- * before importing any handler. Stopped (and resumed first, if frozen) after the file.
+ * before importing any handler. `requests` records what the bridge was sent. Stopped (and resumed first, if frozen) after the file.
  */
 export async function usePrivateRedis() {
   const server = await startRedisServer();
-  const bridge = await startUpstashBridge({ redisUrl: server.url });
+  /** Every request the bridge was sent (path and JSON body), oldest first. */
+  const requests: { path: string; body: unknown }[] = [];
+  const bridge = await startUpstashBridge({
+    redisUrl: server.url,
+    onRequest: (path, body) => requests.push({ path, body }),
+  });
   Object.assign(process.env, {
     REDIS_REST_URL: bridge.url,
     REDIS_REST_TOKEN: bridge.token,
@@ -21,5 +26,5 @@ export async function usePrivateRedis() {
     await bridge.close();
     await server.stop();
   });
-  return { server, bridge };
+  return { server, bridge, requests };
 }

@@ -7,28 +7,16 @@ import { usePrivateRedis } from '../helpers/private-redis.js';
 import { fuzzRuns } from './middleware/harness.js';
 
 // Its own redis-server: these tests flush its scripts, stop it and freeze it.
-const { server, bridge } = await usePrivateRedis();
+const { server, requests: bridgeRequests } = await usePrivateRedis();
 
 /** A script that returns its first key's name and its first argument, unknown to Redis until run. */
 const freshScript = () => `return {KEYS[1], ARGV[1], '${randomUUID()}'}`;
 
-/**
- * Watches the HTTP requests `@upstash/redis` makes to the bridge (fetch is called through):
- * the path of each, and its JSON body.
- */
+/** Watches the HTTP requests the bridge receives from now on: the path of each, and its JSON body. */
 function watchBridge() {
-  const spy = vi.isMockFunction(globalThis.fetch)
-    ? vi.mocked(globalThis.fetch)
-    : vi.spyOn(globalThis, 'fetch');
-  const start = spy.mock.calls.length;
+  const start = bridgeRequests.length;
   const requests = () =>
-    spy.mock.calls
-      .slice(start)
-      .filter(([url]) => String(url).startsWith(bridge.url))
-      .map(([url, init]) => ({
-        path: new URL(String(url)).pathname,
-        commands: JSON.parse(String(init?.body)) as unknown[][],
-      }));
+    bridgeRequests.slice(start).map(({ path, body }) => ({ path, commands: body as unknown[][] }));
   return { requests };
 }
 
