@@ -14,6 +14,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { z } from 'zod';
 import { errorStatuses } from '../../shared/docs/openapi.js';
+import { charsetOf } from '../../shared/http/middleware/body.js';
 import type { RouteDefinition } from '../../shared/http/route.js';
 import { Problem } from '../../shared/http/schemas.js';
 import { fallbackRoute, resolveRoute, routes } from '../../shared/routes/index.js';
@@ -189,18 +190,18 @@ export function containsNul(value: unknown): boolean {
   return false;
 }
 
-/** `charset` of a Content-Type value, lower-cased and unquoted (RFC 9110 §8.3.1, §5.6.6). */
-function charsetOf(contentType: string): string | undefined {
-  for (const parameter of contentType.split(';').slice(1)) {
-    const at = parameter.indexOf('=');
-    if (at < 0 || parameter.slice(0, at).trim().toLowerCase() !== 'charset') continue;
-    return parameter
-      .slice(at + 1)
-      .trim()
-      .replace(/^"(.*)"$/, '$1')
-      .toLowerCase();
+/**
+ * A form body's fields: a field sent more than once becomes the list of its values (so the
+ * schema refuses it: RFC 6749 §3.1, parameters MUST NOT be included more than once).
+ */
+function formFields(text: string): Record<string, string | string[]> {
+  // No prototype, as node:querystring's result (a `__proto__` field is then a plain field).
+  const fields: Record<string, string | string[]> = Object.create(null);
+  for (const [key, value] of new URLSearchParams(text)) {
+    const seen = Object.hasOwn(fields, key) ? fields[key] : undefined;
+    fields[key] = seen === undefined ? value : [...(Array.isArray(seen) ? seen : [seen]), value];
   }
-  return undefined;
+  return fields;
 }
 
 /** Bytes API Gateway counts against its header quota (request line + header values). */
@@ -242,7 +243,7 @@ function decodeBody(route: RouteDefinition, wire: WireRequest): Decoded {
     notUtf8 = true;
     text = bytes.toString('utf8');
   }
-  if (form) return { value: Object.fromEntries(new URLSearchParams(text)), notUtf8 };
+  if (form) return { value: formFields(text), notUtf8 };
   try {
     return { value: JSON.parse(text), notUtf8 };
   } catch {

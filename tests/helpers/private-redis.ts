@@ -1,4 +1,5 @@
-import { afterAll } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { afterAll, expect, vi } from 'vitest';
 import { startRedisServer } from '../../infra/local/redis-server.js';
 import { startUpstashBridge } from '../../infra/local/upstash-bridge.js';
 
@@ -27,4 +28,22 @@ export async function usePrivateRedis() {
     await server.stop();
   });
   return { server, bridge, requests };
+}
+
+/**
+ * Waits (polling, 10 s at most) until Redis answers again after an outage, i.e. the circuit
+ * breaker has closed. The stack's modules are imported here, after `usePrivateRedis` set the
+ * environment.
+ */
+export async function untilRedisAnswers(): Promise<void> {
+  const { RedisBatch } = await import('../../shared/cache/redis-batch.js');
+  await vi.waitFor(
+    async () => {
+      const batch = new RedisBatch();
+      const answer = batch.exists(`probe-${randomUUID()}`);
+      await batch.send();
+      await expect(answer).resolves.toBe(0);
+    },
+    { timeout: 10_000, interval: 50 },
+  );
 }

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RedisUnavailable, withRedis } from '../../shared/cache/redis.js';
 import { RedisBatch, scriptSha } from '../../shared/cache/redis-batch.js';
-import { usePrivateRedis } from '../helpers/private-redis.js';
+import { untilRedisAnswers, usePrivateRedis } from '../helpers/private-redis.js';
 import { fuzzRuns } from './middleware/harness.js';
 
 // Its own redis-server: these tests flush its scripts, stop it and freeze it.
@@ -18,19 +18,6 @@ function watchBridge() {
   const requests = () =>
     bridgeRequests.slice(start).map(({ path, body }) => ({ path, commands: body as unknown[][] }));
   return { requests };
-}
-
-/** Waits (polling) until Redis answers again after an outage: the circuit has closed. */
-async function untilRedisAnswers(): Promise<void> {
-  await vi.waitFor(
-    async () => {
-      const batch = new RedisBatch();
-      const answer = batch.exists(`probe-${randomUUID()}`);
-      await batch.send();
-      await expect(answer).resolves.toBe(0);
-    },
-    { timeout: 10_000, interval: 50 },
-  );
 }
 
 afterEach(() => {

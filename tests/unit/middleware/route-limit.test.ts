@@ -1,14 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { describe, expect, it, vi } from 'vitest';
-import { RedisBatch } from '../../../shared/cache/redis-batch.js';
+import { describe, expect, it, } from 'vitest';
 import { problemDetails } from '../../../shared/http/middleware/problem-details.js';
 import { redisRoundTrip } from '../../../shared/http/middleware/redis-round-trip.js';
 import { requestContext } from '../../../shared/http/middleware/request-context.js';
 import { routeLimit } from '../../../shared/http/middleware/route-limit.js';
 import type { HttpResult, Middleware } from '../../../shared/http/middleware/types.js';
 import type { RateLimitPolicy } from '../../../shared/rate-limits.js';
-import { usePrivateRedis } from '../../helpers/private-redis.js';
+import { untilRedisAnswers, usePrivateRedis } from '../../helpers/private-redis.js';
 import { freshIp, freshPolicy, fuzzRuns, httpEvent, publishMetrics, stack } from './harness.js';
 
 // Its own redis-server (stopped by the fail-mode tests), rate limits on.
@@ -56,19 +55,6 @@ function route(policy: RateLimitPolicy, method = 'GET') {
         }),
       ),
   };
-}
-
-/** Waits (polling) until Redis answers again after an outage: the circuit has closed. */
-async function untilRedisAnswers(): Promise<void> {
-  await vi.waitFor(
-    async () => {
-      const batch = new RedisBatch();
-      const answer = batch.exists(`probe-${randomUUID()}`);
-      await batch.send();
-      await expect(answer).resolves.toBe(0);
-    },
-    { timeout: 10_000, interval: 50 },
-  );
 }
 
 describe('routeLimit', () => {
