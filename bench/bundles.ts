@@ -98,19 +98,22 @@ export async function benchBundles(report: Report): Promise<void> {
   rmSync(OUT, { recursive: true, force: true });
   mkdirSync(OUT, { recursive: true });
   const loader = join(OUT, 'load.mjs');
+  // As the Lambda runtime loads a CommonJS handler: with `require`.
   writeFileSync(
     loader,
-    'const t = performance.now(); await import(process.argv[2]); process.stdout.write(String(performance.now() - t));\n',
+    "import { createRequire } from 'node:module';\nconst load = createRequire(import.meta.url);\nconst t = performance.now(); load(process.argv[2]); process.stdout.write(String(performance.now() - t));\n",
   );
   const referenceEntry = join(OUT, 'reference.ts');
   writeFileSync(referenceEntry, REFERENCE_ENTRY);
-  const reference = join(OUT, 'reference', 'index.mjs');
+  const reference = join(OUT, 'reference', 'index.js');
+  mkdirSync(join(OUT, 'reference'), { recursive: true });
+  writeFileSync(join(OUT, 'reference', 'package.json'), '{ "type": "commonjs" }\n');
   const [, metafile] = await Promise.all([
     build(esbuildOptionsLikeCdk(referenceEntry, reference)),
     build({
       ...esbuildOptionsLikeCdk(
         join(ROOT, 'functions', `${COLD_LOAD_FUNCTION}.ts`),
-        'x.mjs',
+        'x.js',
         definesFor(COLD_LOAD_FUNCTION),
       ),
       write: false,

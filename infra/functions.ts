@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { cp } from 'node:fs/promises';
+import { cp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -94,7 +94,7 @@ const usesArgon2 = (file: string) => file.startsWith('auth/') || file.startsWith
  *   leaves `@aws-sdk/*` out by default for them). Our code imports the clients only with a
  *   dynamic `import()`, which esbuild keeps as is for an external, so a function loads a
  *   client only when it first uses it, never at init. (A static import of an external, even
- *   inside a lazily evaluated module, is hoisted to the top of the ESM bundle and loads at init.)
+ *   inside a lazily evaluated module, becomes a `require` at the top of the bundle and loads at init.)
  * - `@aws-lambda-powertools/*`: Logger, Metrics, Tracer (with its `aws-xray-sdk-core`) and
  *   Batch come from the Powertools Lambda layer of exactly the installed version, which the
  *   stack resolves through the SSM parameter Powertools publishes for it (Powertools docs,
@@ -133,7 +133,7 @@ function routeOfFile(file: string): RouteDefinition | undefined {
  */
 export function definesFor(file: string): Record<string, string> {
   const route = routeOfFile(file);
-  return route ? stackDefines(route) : {};
+  return { ...BUNDLE_DEFINES, ...(route ? stackDefines(route) : {}) };
 }
 /**
  * esbuild's `mainFields`: the ES module build (`module`) before the CommonJS one (`main`).
@@ -145,9 +145,26 @@ export function definesFor(file: string): Record<string, string> {
  * through its conditions and are not affected. CDK's doc for the option suggests this order.
  */
 export const BUNDLE_MAIN_FIELDS = ['module', 'main'];
-/** ESM bundles of CommonJS dependencies need `require`. */
+/**
+ * The bundles are CommonJS, not ES modules, for cold starts: on Node 22 an ES `import` of
+ * `node:http` (which `@middy/util` makes for `STATUS_CODES`, and the Redis transport for its
+ * agent) builds the module's ES facade from every export, and one of them is a lazy getter
+ * that loads the bundled undici (fetch), http2 and zlib: 25.8 ms here, against 2.9 ms for a
+ * `require('node:http')` (a fresh `node` each; `npm run bench` prints the per-function cold
+ * loads). The Lambda runtime loads a CommonJS handler with `require` (the runtime interface
+ * client's own `node:http` is a `require` too). esbuild keeps an external's dynamic
+ * `import()` lazy in a CommonJS bundle as well.
+ */
+export const BUNDLE_FORMAT = 'cjs';
+/**
+ * `import.meta.url` for the code that reads files beside its bundle (the migrations, the
+ * docs assets): esbuild leaves `import.meta` empty in a CommonJS bundle, so the bundles
+ * define it as this file URL of the bundle (`BUNDLE_DEFINES`).
+ */
 export const BUNDLE_BANNER =
-  "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
+  'const __import_meta_url=require("node:url").pathToFileURL(__filename).href;';
+/** esbuild `define`s of every bundle (see `BUNDLE_BANNER`). */
+const BUNDLE_DEFINES = { 'import.meta.url': '__import_meta_url' };
 
 /** Files copied beside a function's bundle, as [from (repository), to (bundle)]. */
 export function bundleCopies(file: string): [string, string][] {
@@ -162,7 +179,7 @@ export function bundleCopies(file: string): [string, string][] {
 }
 
 /**
- * esbuild options of one function: ESM, minified, source maps, only what it imports, ES
+ * esbuild options of one function: CommonJS (`BUNDLE_FORMAT`), minified, source maps, only what it imports, ES
  * module builds first (`BUNDLE_MAIN_FIELDS`). The AWS SDK clients come from the Lambda
  * runtime (`BUNDLE_EXTERNALS`); the password hasher is a native package installed for
  * linux-arm64; the docs assets and the migrations are copied beside the bundle.
@@ -170,7 +187,7 @@ export function bundleCopies(file: string): [string, string][] {
 export function bundlingFor(file: string): BundlingOptions {
   const copies = bundleCopies(file);
   return {
-    format: OutputFormat.ESM,
+    format: OutputFormat.CJS,
     target: 'node22',
     minify: true,
     sourceMap: true,
@@ -206,7 +223,7 @@ export function bundlingFor(file: string): BundlingOptions {
 }
 
 /**
- * esbuild's build options for CDK's `bundlingFor` settings (ESM, node22, minified, same
+ * esbuild's build options for CDK's `bundlingFor` settings (CommonJS, node22, minified, same
  * main fields, externals and banner, no source map), for bundling `entryPoints` into
  * `outfile` here. `@node-rs/argon2` stays external (CDK installs it for linux-arm64).
  */
@@ -220,7 +237,7 @@ export function esbuildOptionsLikeCdk(
     entryPoints: [entryPoint],
     bundle: true,
     platform: 'node',
-    format: 'esm',
+    format: BUNDLE_FORMAT,
     target: 'node22',
     minify: true,
     mainFields: BUNDLE_MAIN_FIELDS,
@@ -232,17 +249,20 @@ export function esbuildOptionsLikeCdk(
 }
 
 /**
- * Bundles `functions/<file>.ts` into `outdir/index.mjs` with the esbuild options the stack
+ * Bundles `functions/<file>.ts` into `outdir/index.js` with the esbuild options the stack
  * gives CDK (`esbuildOptionsLikeCdk`) and copies its extra files, so tests and the bench run
- * what Lambda would. Returns the bundle's path.
+ * what Lambda would. A `package.json` saying `"type": "commonjs"` goes beside it, as this
+ * repository's own says `module` (a Lambda asset has none, so there `.js` is CommonJS).
+ * Returns the bundle's path.
  */
 export async function bundleLikeCdk(file: string, outdir: string): Promise<string> {
   const { build } = await import('esbuild');
   const root = fileURLToPath(new URL('../', import.meta.url));
-  const outfile = join(outdir, 'index.mjs');
+  const outfile = join(outdir, 'index.js');
   await build(
     esbuildOptionsLikeCdk(join(root, 'functions', `${file}.ts`), outfile, definesFor(file)),
   );
+  await writeFile(join(outdir, 'package.json'), '{ "type": "commonjs" }\n');
   for (const [from, to] of bundleCopies(file)) {
     await cp(join(root, from), join(outdir, to), { recursive: true });
   }

@@ -69,7 +69,7 @@ afterAll(async () => {
 
 describe('migrations on deploy (the bundled trigger function)', () => {
   it('ships the migrations beside the bundle', async () => {
-    expect(existsSync(join(OUT, 'index.mjs'))).toBe(true);
+    expect(existsSync(join(OUT, 'index.js'))).toBe(true);
     const shipped = await readdir(join(OUT, 'migrations'));
     expect(shipped.sort()).toEqual((await readdir(join(ROOT, 'migrations'))).sort());
   });

@@ -11,7 +11,7 @@ async function bundleOf(file: string) {
   const result = await build({
     ...esbuildOptionsLikeCdk(
       join(ROOT, 'functions', `${file}.ts`),
-      join(ROOT, 'x.mjs'),
+      join(ROOT, 'x.js'),
       definesFor(file),
     ),
     write: false,
@@ -23,8 +23,8 @@ async function bundleOf(file: string) {
 }
 
 /**
- * A static import of an external is hoisted to the top of an ESM bundle, so it loads at init
- * even when only lazily evaluated code uses it; a dynamic `import()` loads on first use.
+ * A static import of an external becomes a `require` at the top of the bundle, so it loads
+ * at init even when only lazily evaluated code uses it; a dynamic `import()` loads on first use.
  */
 describe('function bundles load the AWS SDK only on first use', () => {
   it.each([

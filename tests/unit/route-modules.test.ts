@@ -3,7 +3,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { BUNDLE_BANNER, BUNDLE_EXTERNALS } from '../../infra/functions.js';
+import { definesFor, esbuildOptionsLikeCdk } from '../../infra/functions.js';
 import type { RouteDefinition } from '../../shared/http/route.js';
 import { fallbackRoute, routeList, routes } from '../../shared/routes/index.js';
 import * as system from '../../shared/routes/system.js';
@@ -141,17 +141,12 @@ describe('bundles', () => {
   it("notes/get's bundle holds no other domain's route or schema module", async () => {
     // The options of `bundleLikeCdk` (infra/functions.ts), with the metafile and no output files.
     const result = await build({
-      entryPoints: [join(root, 'functions/notes/get.ts')],
+      ...esbuildOptionsLikeCdk(
+        join(root, 'functions/notes/get.ts'),
+        join(root, 'index.js'),
+        definesFor('notes/get'),
+      ),
       absWorkingDir: root,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node22',
-      minify: true,
-      outfile: join(root, 'index.mjs'),
-      external: [...BUNDLE_EXTERNALS, '@node-rs/argon2'],
-      banner: { js: BUNDLE_BANNER },
-      logLevel: 'silent',
       metafile: true,
       write: false,
     });
