@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { describe, expect, it, } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { problemDetails } from '../../../shared/http/middleware/problem-details.js';
 import { redisRoundTrip } from '../../../shared/http/middleware/redis-round-trip.js';
 import { requestContext } from '../../../shared/http/middleware/request-context.js';
