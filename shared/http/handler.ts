@@ -6,6 +6,7 @@ import type { Context } from 'aws-lambda';
 import type * as core from 'zod/v4/core';
 import type { Principal } from '../auth/tokens.js';
 import { getMetrics } from '../observability.js';
+import { useEnglishMessages } from '../zod-english.js';
 import { authentication } from './middleware/authentication.js';
 import { body } from './middleware/body.js';
 import { conditionalRequest } from './middleware/conditional-request.js';
@@ -20,6 +21,9 @@ import type { HttpEvent, HttpResult, Middleware, StackContext } from './middlewa
 import { validation } from './middleware/validation.js';
 import { stackNeeds } from './needs.js';
 import type { RawResponse, RouteDefinition } from './route.js';
+
+// zod's messages in English, as classic zod gave them: in field errors and in logs.
+useEnglishMessages();
 
 export { requestIdFrom } from './middleware/request-context.js';
 export type { HttpEvent, HttpResult } from './middleware/types.js';

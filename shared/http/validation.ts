@@ -3,6 +3,10 @@ import * as z from 'zod/mini';
 // the bundle (every locale, the JSON Schema generator).
 import { $ZodObject, type $ZodType } from 'zod/v4/core';
 import type { FieldError } from '../errors.js';
+import { useEnglishMessages } from '../zod-english.js';
+
+// The messages of field errors are zod's, in English (as classic zod gave them).
+useEnglishMessages();
 
 /** Where a validated value came from; the first segment of every `FieldError.field`. */
 export type InputLocation = 'path' | 'query' | 'header' | 'body';
