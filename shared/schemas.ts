@@ -4,7 +4,7 @@
  * HTTP), so a domain may import it. The NUL rule for every string is not here: it is applied
  * to whole inputs by the HTTP validation step, so no new field can forget it.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import {
   TIMESTAMP_MAX_LENGTH,
   TIMESTAMP_PATTERN,
@@ -12,8 +12,8 @@ import {
   utcTimestampTransform,
 } from './timestamp.js';
 
-// The timestamp rule's parts live in `./timestamp.ts`, shared with the zod/mini schemas of the
-// workers; re-exported here for the domains.
+// The timestamp rule's parts live in `./timestamp.ts`, shared with the queue message schema of
+// the audit worker; re-exported here for the domains.
 export { TIMESTAMP_MAX_LENGTH, TIMESTAMP_PATTERN, toUtcTimestamp } from './timestamp.js';
 
 /**
@@ -23,11 +23,16 @@ export { TIMESTAMP_MAX_LENGTH, TIMESTAMP_PATTERN, toUtcTimestamp } from './times
  * `timestamptz` parses exactly and which compares as text like the instants it names.
  */
 export const Timestamp = z
-  .string()
-  .max(TIMESTAMP_MAX_LENGTH)
-  .regex(TIMESTAMP_PATTERN, TIMESTAMP_PATTERN_MESSAGE)
-  .transform(utcTimestampTransform)
-  .meta({
+  .pipe(
+    z
+      .string()
+      .check(
+        z.maxLength(TIMESTAMP_MAX_LENGTH),
+        z.regex(TIMESTAMP_PATTERN, TIMESTAMP_PATTERN_MESSAGE),
+      ),
+    z.transform(utcTimestampTransform),
+  )
+  .register(z.globalRegistry, {
     description:
       'RFC 3339; without an offset it is UTC. Offset within ±15:59, up to 6 fractional ' +
       'digits (microseconds), years 0001–9999 once converted to UTC.',
@@ -35,18 +40,27 @@ export const Timestamp = z
   });
 
 /** A timestamp in a response: RFC 3339 in UTC with `Z` (API.md § Conventions). */
-export const UtcTimestamp = z.iso.datetime().meta({ example: '2024-01-01T10:00:00.000Z' });
+export const UtcTimestamp = z.iso
+  .datetime()
+  .register(z.globalRegistry, { example: '2024-01-01T10:00:00.000Z' });
 
 const QUERY_INTEGER_MESSAGE = 'A whole number written with the digits 0-9 only.';
 
 function digitsToInteger(min: number, max: number, fallback: number | undefined) {
   return z
-    .string()
-    .max(10, QUERY_INTEGER_MESSAGE)
-    .regex(/^[0-9]+$/, QUERY_INTEGER_MESSAGE)
-    .transform(Number)
-    .pipe(z.int().min(min).max(max))
-    .meta({
+    .pipe(
+      z.pipe(
+        z
+          .string()
+          .check(
+            z.maxLength(10, QUERY_INTEGER_MESSAGE),
+            z.regex(/^[0-9]+$/, QUERY_INTEGER_MESSAGE),
+          ),
+        z.transform(Number),
+      ),
+      z.int().check(z.gte(min), z.lte(max)),
+    )
+    .register(z.globalRegistry, {
       // Documented as what it means, an integer parameter, rather than as its digit string;
       // zod leaves out the default of a transformed input, so it is put back here.
       override: ({ jsonSchema }) => {
@@ -74,8 +88,8 @@ export function queryInteger(
   min: number,
   max: number,
   fallback: number,
-): z.ZodDefault<QueryInteger>;
+): z.ZodMiniDefault<QueryInteger>;
 export function queryInteger(min: number, max: number, fallback?: number) {
   const schema = digitsToInteger(min, max, fallback);
-  return fallback === undefined ? schema : schema.default(fallback);
+  return fallback === undefined ? schema : z._default(schema, fallback);
 }

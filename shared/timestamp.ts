@@ -1,7 +1,7 @@
 /**
  * The timestamp rule itself, with no schema library attached: its limits, its messages and the
- * conversion to UTC. Both flavours of the `Timestamp` schema are built from it: classic zod in
- * `shared/schemas.ts` (HTTP routes, documented with `.meta()`) and zod/mini in
+ * conversion to UTC. Both `Timestamp` schemas (zod/mini) are built from it: the one of
+ * `shared/schemas.ts` (HTTP routes, documented in the OpenAPI document) and the one of
  * `shared/audit/message.ts` (the audit worker, which must stay under its bundle budget).
  */
 import { NEVER, type ParsePayload } from 'zod/v4/core';

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { queryInteger, UtcTimestamp } from '../schemas.js';
 
 // The queue message (`AuditEventMessage`) is in `./message.ts`, in zod/mini for the worker.
@@ -18,28 +18,35 @@ const AUDIT_ENTRY_EXAMPLE = {
 
 export const AuditEntry = z
   .object({
-    id: z.int().min(1),
+    id: z.int().check(z.gte(1)),
     event_id: z.uuid(),
     action: z.string(),
-    actor_id: z.uuid().nullable(),
+    actor_id: z.nullable(z.uuid()),
     resource_type: z.string(),
     resource_id: z.string(),
     occurred_at: UtcTimestamp,
     recorded_at: UtcTimestamp,
     metadata: z.record(z.string(), z.unknown()),
   })
-  .meta({ id: 'AuditEntry', example: AUDIT_ENTRY_EXAMPLE });
+  .register(z.globalRegistry, { id: 'AuditEntry', example: AUDIT_ENTRY_EXAMPLE });
 export type AuditEntry = z.output<typeof AuditEntry>;
 
 export const AuditLogQuery = z.object({
-  action: z.string().min(1).max(100).optional().meta({ example: 'note.archived' }),
-  actor_id: z.uuid().optional().meta({ example: '0b7e3c52-5d1f-4a8e-b6c2-9f4d2a1e7c30' }),
-  limit: queryInteger(1, 100, 50).meta({ example: 50 }),
-  cursor: z.string().max(512).optional(),
+  action: z
+    .optional(z.string().check(z.minLength(1), z.maxLength(100)))
+    .register(z.globalRegistry, { example: 'note.archived' }),
+  actor_id: z
+    .optional(z.uuid())
+    .register(z.globalRegistry, { example: '0b7e3c52-5d1f-4a8e-b6c2-9f4d2a1e7c30' }),
+  limit: queryInteger(1, 100, 50).register(z.globalRegistry, { example: 50 }),
+  cursor: z.optional(z.string().check(z.maxLength(512))),
 });
 export type AuditLogQuery = z.output<typeof AuditLogQuery>;
 
 export const AuditLogPage = z
-  .object({ items: z.array(AuditEntry), next_cursor: z.string().nullable() })
-  .meta({ id: 'AuditLogPage', example: { items: [AUDIT_ENTRY_EXAMPLE], next_cursor: null } });
+  .object({ items: z.array(AuditEntry), next_cursor: z.nullable(z.string()) })
+  .register(z.globalRegistry, {
+    id: 'AuditLogPage',
+    example: { items: [AUDIT_ENTRY_EXAMPLE], next_cursor: null },
+  });
 export type AuditLogPage = z.output<typeof AuditLogPage>;

@@ -8,10 +8,14 @@ import {
   type JSONWebKeySet,
   type JWK,
 } from 'jose';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { ConfigError, getConfig } from '../config.js';
 import { ServiceUnavailable } from '../errors.js';
 import { logger } from '../logger.js';
+import { useEnglishMessages } from '../zod-english.js';
+
+// A malformed key set fails with zod's error, whose messages are logged: in English, as ever.
+useEnglishMessages();
 
 /** Asymmetric JWS algorithms accepted for access tokens (API.md § Auth; RFC 7518, RFC 8037). */
 export const SIGNING_ALGORITHMS = ['ES256', 'EdDSA'] as const;
@@ -20,20 +24,20 @@ export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
 /** The public members of an EC (RFC 7518 §6.2) or OKP (RFC 8037 §2) signing key. */
 const publicMembers = {
   kty: z.enum(['EC', 'OKP']),
-  kid: z.string().min(1).max(128),
+  kid: z.string().check(z.minLength(1), z.maxLength(128)),
   alg: z.enum(SIGNING_ALGORITHMS),
   crv: z.enum(['P-256', 'Ed25519']),
-  x: z.string().min(1),
-  y: z.string().min(1).optional(),
+  x: z.string().check(z.minLength(1)),
+  y: z.optional(z.string().check(z.minLength(1))),
 };
 
-const PrivateJwk = z.looseObject({ ...publicMembers, d: z.string().min(1) });
+const PrivateJwk = z.looseObject({ ...publicMembers, d: z.string().check(z.minLength(1)) });
 const PublicJwk = z
   .looseObject(publicMembers)
-  .refine((jwk) => !('d' in jwk), 'a public key set must not hold a private key (`d`)');
+  .check(z.refine((jwk) => !('d' in jwk), 'a public key set must not hold a private key (`d`)'));
 
 /** The signing key set's format: a JWK Set (RFC 7517 §5) of private keys; `keys[0]` signs. */
-export const SigningKeySet = z.object({ keys: z.array(PrivateJwk).min(1) });
+export const SigningKeySet = z.object({ keys: z.array(PrivateJwk).check(z.minLength(1)) });
 
 /**
  * The verifiers' key set: public keys only (no `d`). Empty until the first rotation of a new

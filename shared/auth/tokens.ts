@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { ConfigError, getConfig } from '../config.js';
 import { Unauthenticated } from '../errors.js';
 import { getSigningKey, getVerificationKeys, reloadVerificationKeys } from './keys.js';
@@ -26,7 +26,7 @@ export const CLOCK_TOLERANCE_SECONDS = 30;
 const AccessTokenPayload = z.object({
   sub: z.uuid(),
   role: Role,
-  jti: z.string().min(1).max(128),
+  jti: z.string().check(z.minLength(1), z.maxLength(128)),
   iat: z.number(),
   exp: z.number(),
 });

@@ -1,11 +1,18 @@
 import postgres from 'postgres';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { getMigrationConfig, type MigrationConfig } from '../config.js';
 import { logger } from '../logger.js';
+import { useEnglishMessages } from '../zod-english.js';
 import { iamAuthTokenFor, lambdaCredentials, withPassword } from './iam-auth.js';
 import { grantAppRole, migrate, type RoleCredentials } from './migrations.js';
 
-const Credentials = z.looseObject({ username: z.string().min(1), password: z.string().min(1) });
+// Malformed credentials fail the deploy with zod's error: its messages in English, as ever.
+useEnglishMessages();
+
+const Credentials = z.looseObject({
+  username: z.string().check(z.minLength(1)),
+  password: z.string().check(z.minLength(1)),
+});
 
 /** The application role's credentials: `APP_DATABASE_CREDENTIALS`, else its secret. */
 async function appRoleCredentials(config: MigrationConfig): Promise<RoleCredentials> {

@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import { $ZodObject, type $ZodType } from 'zod/v4/core';
 import {
   createDocument,
   type ZodOpenApiOperationObject,
@@ -35,12 +36,12 @@ const EXAMPLE_DETAIL: Record<number, string> = {
   503: 'The database is unavailable. Try again shortly.',
 };
 
-function isZod(value: unknown): value is z.ZodType {
+function isZod(value: unknown): value is $ZodType {
   return typeof value === 'object' && value !== null && '_zod' in value;
 }
 
-function shapeKeys(schema: z.ZodType | undefined): string[] {
-  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+function shapeKeys(schema: $ZodType | undefined): string[] {
+  return schema instanceof $ZodObject ? Object.keys(schema._zod.def.shape) : [];
 }
 
 /** The error statuses a route can answer: implied by its entry, plus its own `errors`. */
@@ -124,12 +125,17 @@ function headerName(name: string): string {
   });
 }
 
-/** Header parameters from `request.headers` (a zod object keyed by lower-case names). */
-function headerParameters(schema: z.ZodType | undefined): z.ZodType[] {
-  if (!(schema instanceof z.ZodObject)) return [];
-  return Object.entries(schema.shape as Record<string, z.ZodType>).map(([name, field]) =>
-    field.meta({ param: { name: headerName(name), in: 'header' } }),
-  );
+/**
+ * Header parameters from `request.headers` (a zod object keyed by lower-case names): a copy of
+ * each field that inherits its metadata and adds where it goes (the field itself is unchanged).
+ */
+function headerParameters(schema: $ZodType | undefined): $ZodType[] {
+  if (!(schema instanceof $ZodObject)) return [];
+  return Object.entries(schema._zod.def.shape).map(([name, field]) => {
+    const parameter = z.clone(field);
+    z.globalRegistry.add(parameter, { param: { name: headerName(name), in: 'header' } });
+    return parameter;
+  });
 }
 
 type Headers = NonNullable<ZodOpenApiResponseObject['headers']>;
@@ -193,7 +199,7 @@ function operation(name: string, route: RouteDefinition): ZodOpenApiOperationObj
       },
     };
   }
-  const content: Record<string, { schema: z.ZodType }> = {};
+  const content: Record<string, { schema: $ZodType }> = {};
   if (request.body) content['application/json'] = { schema: request.body };
   if (request.form) content['application/x-www-form-urlencoded'] = { schema: request.form };
   const parameters = headerParameters(request.headers);
@@ -206,14 +212,19 @@ function operation(name: string, route: RouteDefinition): ZodOpenApiOperationObj
     ...(request.path || request.query
       ? {
           requestParams: {
-            ...(request.path ? { path: request.path as z.ZodObject } : {}),
-            ...(request.query ? { query: request.query as z.ZodObject } : {}),
+            ...(request.path ? { path: request.path as $ZodObject } : {}),
+            ...(request.query ? { query: request.query as $ZodObject } : {}),
           },
         }
       : {}),
     ...(parameters.length ? { parameters } : {}),
     ...(Object.keys(content).length
-      ? { requestBody: { required: !request.body?.safeParse(undefined).success, content } }
+      ? {
+          requestBody: {
+            required: !(request.body && z.safeParse(request.body, undefined).success),
+            content,
+          },
+        }
       : {}),
     responses,
   };

@@ -1,13 +1,19 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 
 const Probe = z.enum(['ok', 'unavailable', 'disabled']);
 
 export const HealthStatus = z
   .object({ status: z.enum(['ok', 'unavailable']), db: Probe, redis: Probe })
-  .meta({ id: 'HealthStatus', example: { status: 'ok', db: 'ok', redis: 'ok' } });
+  .register(z.globalRegistry, {
+    id: 'HealthStatus',
+    example: { status: 'ok', db: 'ok', redis: 'ok' },
+  });
 
-/** The same body when a dependency is down (503), with its own example. */
-export const HealthStatusUnavailable = HealthStatus.meta({
+/**
+ * The same body when a dependency is down (503), with its own example: a copy of `HealthStatus`
+ * that inherits its metadata but its `id`, and is documented as `HealthStatus` plus these.
+ */
+export const HealthStatusUnavailable = HealthStatus.clone().register(z.globalRegistry, {
   id: 'HealthStatusUnavailable',
   description: 'At least one configured dependency did not answer within 1 s.',
   example: { status: 'unavailable', db: 'unavailable', redis: 'ok' },
@@ -15,7 +21,7 @@ export const HealthStatusUnavailable = HealthStatus.meta({
 
 export const Liveness = z
   .object({ status: z.literal('ok') })
-  .meta({ id: 'Liveness', example: { status: 'ok' } });
+  .register(z.globalRegistry, { id: 'Liveness', example: { status: 'ok' } });
 
 export const JsonWebKeySet = z
   .object({
@@ -27,11 +33,11 @@ export const JsonWebKeySet = z
         use: z.literal('sig'),
         crv: z.string(),
         x: z.string(),
-        y: z.string().optional(),
+        y: z.optional(z.string()),
       }),
     ),
   })
-  .meta({
+  .register(z.globalRegistry, {
     id: 'JsonWebKeySet',
     example: {
       keys: [

@@ -3,9 +3,10 @@ import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import httpSecurityHeaders from '@middy/http-security-headers';
 import type { Context } from 'aws-lambda';
-import type * as z from 'zod';
+import type * as core from 'zod/v4/core';
 import type { Principal } from '../auth/tokens.js';
 import { getMetrics } from '../observability.js';
+import { useEnglishMessages } from '../zod-english.js';
 import { authentication } from './middleware/authentication.js';
 import { body } from './middleware/body.js';
 import { conditionalRequest } from './middleware/conditional-request.js';
@@ -21,18 +22,21 @@ import { validation } from './middleware/validation.js';
 import { stackNeeds } from './needs.js';
 import type { RawResponse, RouteDefinition } from './route.js';
 
+// zod's messages in English, as classic zod gave them: in field errors and in logs.
+useEnglishMessages();
+
 export { requestIdFrom } from './middleware/request-context.js';
 export type { HttpEvent, HttpResult } from './middleware/types.js';
 export type HttpHandler = (event: HttpEvent, context: Context) => Promise<HttpResult>;
 
-type Out<T> = T extends z.ZodType ? z.output<T> : undefined;
+type Out<T> = T extends core.$ZodType ? core.output<T> : undefined;
 type Req<R extends RouteDefinition> = NonNullable<R['request']>;
 
 /** What a handler receives: validated input, the caller, and request metadata. */
 export interface RequestInput<R extends RouteDefinition> {
   path: Out<Req<R>['path']>;
   query: Out<Req<R>['query']>;
-  body: Req<R>['form'] extends z.ZodType
+  body: Req<R>['form'] extends core.$ZodType
     ? Out<Req<R>['body']> | Out<Req<R>['form']>
     : Out<Req<R>['body']>;
   /** The verified caller; always set on `user` and `admin` routes. */
@@ -48,8 +52,8 @@ export interface RequestInput<R extends RouteDefinition> {
 }
 
 /** The body a declared response takes: the schema's input for JSON, text for raw media. */
-type BodyOf<S> = S extends z.ZodType
-  ? z.input<S>
+type BodyOf<S> = S extends core.$ZodType
+  ? core.input<S>
   : S extends { mediaType: string }
     ? string
     : never;

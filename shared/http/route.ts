@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as core from 'zod/v4/core';
 import type { QueueName } from '../queue/queues.js';
 import type { RateLimitPolicy } from '../rate-limits.js';
 
@@ -14,13 +14,14 @@ export type RawResponse = { mediaType: string } | null;
 /**
  * The schemas of one route's request; `form` is accepted as `application/x-www-form-urlencoded`.
  * `headers` names, in lower case, the request headers the route reads (validated, documented).
+ * Any zod schema (`zod/mini`, as `shared/` writes them, or classic zod, as tests may).
  */
 export interface RouteRequest {
-  path?: z.ZodType;
-  query?: z.ZodType;
-  headers?: z.ZodType;
-  body?: z.ZodType;
-  form?: z.ZodType;
+  path?: core.$ZodType;
+  query?: core.$ZodType;
+  headers?: core.$ZodType;
+  body?: core.$ZodType;
+  form?: core.$ZodType;
 }
 
 /**
@@ -50,7 +51,7 @@ export interface RouteDefinition {
   hidden?: boolean;
   request?: RouteRequest;
   /** Success responses by status: a zod schema for JSON, or a `RawResponse`. */
-  responses: Record<number, z.ZodType | RawResponse>;
+  responses: Record<number, core.$ZodType | RawResponse>;
   /** Queues the handler publishes to (CDK grants `sqs:SendMessage` and sets their URLs). */
   publishes?: QueueName[];
   /** Error statuses the route's own rules produce (auth, body, limit errors are implied). */

@@ -1,20 +1,21 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 
 /** RFC 9457 problem details as this API sends them (see `problem.ts`). */
 export const Problem = z
   .object({
-    type: z.string().meta({ example: 'about:blank' }),
-    title: z.string().meta({ example: 'Unprocessable Entity' }),
-    status: z.int().min(400).max(599).meta({ example: 422 }),
-    detail: z.string().meta({ example: 'The request is not valid.' }),
-    instance: z.string().meta({ example: '/api/v1/notes' }),
-    request_id: z.string().meta({ example: '5f0c7a8e-2b1d-4c3e-9f6a-7b8c9d0e1f2a' }),
+    type: z.string().register(z.globalRegistry, { example: 'about:blank' }),
+    title: z.string().register(z.globalRegistry, { example: 'Unprocessable Entity' }),
+    status: z.int().check(z.gte(400), z.lte(599)).register(z.globalRegistry, { example: 422 }),
+    detail: z.string().register(z.globalRegistry, { example: 'The request is not valid.' }),
+    instance: z.string().register(z.globalRegistry, { example: '/api/v1/notes' }),
+    request_id: z
+      .string()
+      .register(z.globalRegistry, { example: '5f0c7a8e-2b1d-4c3e-9f6a-7b8c9d0e1f2a' }),
     errors: z
-      .array(z.object({ field: z.string(), message: z.string(), code: z.string() }))
-      .optional()
-      .meta({ description: 'One entry per invalid field (422 only).' }),
+      .optional(z.array(z.object({ field: z.string(), message: z.string(), code: z.string() })))
+      .register(z.globalRegistry, { description: 'One entry per invalid field (422 only).' }),
   })
-  .meta({
+  .register(z.globalRegistry, {
     id: 'Problem',
     example: {
       type: 'about:blank',
@@ -40,15 +41,11 @@ export type Problem = z.output<typeof Problem>;
  * U+0000); its syntax is checked by `parseIfMatch` (400), a stale version answers 412.
  */
 export const IfMatchHeaders = z.object({
-  'if-match': z
-    .string()
-    .max(1000)
-    .optional()
-    .meta({
-      description:
-        'Optional. The `ETag` of the version you read, e.g. `"3"` (or `*`, or a list): ' +
-        'the write happens only if the note is still at that version, else 412. ' +
-        'Weak tags never match (strong comparison); a malformed value is 400.',
-      example: '"3"',
-    }),
+  'if-match': z.optional(z.string().check(z.maxLength(1000))).register(z.globalRegistry, {
+    description:
+      'Optional. The `ETag` of the version you read, e.g. `"3"` (or `*`, or a list): ' +
+      'the write happens only if the note is still at that version, else 412. ' +
+      'Weak tags never match (strong comparison); a malformed value is 400.',
+    example: '"3"',
+  }),
 });

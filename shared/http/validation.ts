@@ -1,5 +1,12 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+// Named imports, not `z.core.…`: a value read through that namespace keeps all of zod's core in
+// the bundle (every locale, the JSON Schema generator).
+import { $ZodObject, type $ZodType } from 'zod/v4/core';
 import type { FieldError } from '../errors.js';
+import { useEnglishMessages } from '../zod-english.js';
+
+// The messages of field errors are zod's, in English (as classic zod gave them).
+useEnglishMessages();
 
 /** Where a validated value came from; the first segment of every `FieldError.field`. */
 export type InputLocation = 'path' | 'query' | 'header' | 'body';
@@ -64,7 +71,7 @@ export function findNulCharacters(value: unknown): (string | number)[][] {
  * schema says, with code `nul_character`; unknown keys of a strict object give one
  * `unknown_field` error per key.
  */
-export function validate<S extends z.ZodType>(
+export function validate<S extends $ZodType>(
   schema: S,
   value: unknown,
   location: InputLocation,
@@ -80,7 +87,7 @@ export function validate<S extends z.ZodType>(
       })),
     };
   }
-  const result = schema.safeParse(value);
+  const result = z.safeParse(schema, value);
   if (result.success) return { ok: true, data: result.data };
   const errors: FieldError[] = [];
   for (const issue of result.error.issues) {
@@ -106,13 +113,13 @@ export function validate<S extends z.ZodType>(
  * validated (and checked for U+0000); the others are ignored, as a non-strict object would.
  */
 export function declaredFields(
-  schema: z.ZodType,
+  schema: $ZodType,
   value: Record<string, string | undefined>,
 ): Record<string, string | undefined> {
   // A strict (or passthrough) object has a catchall: it judges every key, so give it all.
-  if (!(schema instanceof z.ZodObject) || schema.def.catchall) return value;
+  if (!(schema instanceof $ZodObject) || schema._zod.def.catchall) return value;
   return Object.fromEntries(
-    Object.keys(schema.shape)
+    Object.keys(schema._zod.def.shape)
       .filter((key) => Object.hasOwn(value, key))
       .map((key) => [key, value[key]]),
   );

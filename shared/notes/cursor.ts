@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { BadRequest } from '../errors.js';
 import { toUtcTimestamp } from '../schemas.js';
 import type { ListNotesQuery } from './schemas.js';
@@ -11,8 +11,8 @@ export interface KeysetPosition {
 }
 
 const CursorPayload = z.strictObject({
-  f: z.string().length(16),
-  v: z.string().max(1000),
+  f: z.string().check(z.length(16)),
+  v: z.string().check(z.maxLength(1000)),
   i: z.uuid(),
 });
 

@@ -1,5 +1,5 @@
 /** Routes of the API's own documentation (OpenAPI, Swagger UI, ReDoc); gathered by `./index.ts`. */
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { defineRoute, type RouteDefinition } from '../http/route.js';
 import { rateLimitPolicies as limits } from '../rate-limits.js';
 
@@ -50,7 +50,7 @@ export const docsRoutes = {
     summary: 'Static files of the docs pages (from npm packages, no CDN)',
     tag: 'operations',
     hidden: true,
-    request: { path: z.object({ file: z.string().max(100) }) },
+    request: { path: z.object({ file: z.string().check(z.maxLength(100)) }) },
     responses: { 200: { mediaType: 'text/*' } },
   }),
 } satisfies Record<string, RouteDefinition>;

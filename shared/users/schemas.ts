@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { Role } from '../auth/tokens.js';
 import { UtcTimestamp } from '../schemas.js';
 
@@ -7,30 +7,40 @@ import { UtcTimestamp } from '../schemas.js';
  * Documented as `format: email` (the check runs after trimming, so it is not on the input).
  */
 export const Email = z
-  .string()
-  .trim()
-  .max(254)
-  .pipe(z.email())
-  .transform((email) => email.toLowerCase())
-  .meta({ format: 'email', example: 'ada@example.com' });
+  .pipe(
+    z.pipe(z.string().check(z.trim(), z.maxLength(254)), z.email()),
+    z.transform((email: string) => email.toLowerCase()),
+  )
+  .register(z.globalRegistry, { format: 'email', example: 'ada@example.com' });
 
 /** 8–128 characters (OWASP Authentication Cheat Sheet: allow long passphrases, cap the length). */
-export const Password = z.string().min(8).max(128).meta({ format: 'password' });
+export const Password = z
+  .string()
+  .check(z.minLength(8), z.maxLength(128))
+  .register(z.globalRegistry, { format: 'password' });
 
 export const RegisterBody = z
   .strictObject({
     email: Email,
     password: Password,
-    name: z.string().trim().min(1).max(100).optional().meta({ example: 'Ada Lovelace' }),
+    name: z
+      .optional(z.string().check(z.trim(), z.minLength(1), z.maxLength(100)))
+      .register(z.globalRegistry, { example: 'Ada Lovelace' }),
   })
-  .meta({
+  .register(z.globalRegistry, {
     id: 'RegisterRequest',
     example: { email: 'ada@example.com', password: 'correct horse battery', name: 'Ada Lovelace' },
   });
 
 export const LoginBody = z
-  .strictObject({ email: Email, password: z.string().min(1).max(128).meta({ format: 'password' }) })
-  .meta({
+  .strictObject({
+    email: Email,
+    password: z
+      .string()
+      .check(z.minLength(1), z.maxLength(128))
+      .register(z.globalRegistry, { format: 'password' }),
+  })
+  .register(z.globalRegistry, {
     id: 'LoginRequest',
     example: { email: 'ada@example.com', password: 'correct horse battery' },
   });
@@ -42,13 +52,16 @@ export const LoginBody = z
 export const LoginForm = z
   .strictObject({
     username: Email,
-    password: z.string().min(1).max(128).meta({ format: 'password' }),
-    grant_type: z.literal('password').optional(),
-    scope: z.string().max(1000).optional(),
-    client_id: z.string().max(200).optional(),
-    client_secret: z.string().max(200).optional(),
+    password: z
+      .string()
+      .check(z.minLength(1), z.maxLength(128))
+      .register(z.globalRegistry, { format: 'password' }),
+    grant_type: z.optional(z.literal('password')),
+    scope: z.optional(z.string().check(z.maxLength(1000))),
+    client_id: z.optional(z.string().check(z.maxLength(200))),
+    client_secret: z.optional(z.string().check(z.maxLength(200))),
   })
-  .meta({
+  .register(z.globalRegistry, {
     id: 'LoginForm',
     example: {
       username: 'ada@example.com',
@@ -61,11 +74,11 @@ export const User = z
   .object({
     id: z.uuid(),
     email: z.email(),
-    name: z.string().nullable(),
+    name: z.nullable(z.string()),
     role: Role,
     created_at: UtcTimestamp,
   })
-  .meta({
+  .register(z.globalRegistry, {
     id: 'User',
     example: {
       id: '0b7e3c52-5d1f-4a8e-b6c2-9f4d2a1e7c30',
@@ -83,14 +96,13 @@ export const TokenResponse = z
     token_type: z.literal('bearer'),
     expires_in: z
       .int()
-      .min(1)
-      .max(3600)
-      .meta({ description: 'Seconds until the access token expires.' }),
-    refresh_token: z.string().meta({
+      .check(z.gte(1), z.lte(3600))
+      .register(z.globalRegistry, { description: 'Seconds until the access token expires.' }),
+    refresh_token: z.string().register(z.globalRegistry, {
       description: 'Opaque, single use: exchange it at /api/v1/auth/refresh for a new pair.',
     }),
   })
-  .meta({
+  .register(z.globalRegistry, {
     id: 'TokenResponse',
     example: {
       access_token:
@@ -103,12 +115,14 @@ export const TokenResponse = z
 export type TokenResponse = z.output<typeof TokenResponse>;
 
 /** An opaque refresh token as issued (43 base64url chars); a generous bound for the input. */
-const RefreshTokenValue = z.string().min(1).max(200);
+const RefreshTokenValue = z.string().check(z.minLength(1), z.maxLength(200));
 
-export const RefreshBody = z.strictObject({ refresh_token: RefreshTokenValue }).meta({
-  id: 'RefreshRequest',
-  example: { refresh_token: 'q3Jc0r5n2a8Xv4Kp9Lw1Tz6Ys7Hb3Md0Nf5Ge2Ua8Vi' },
-});
+export const RefreshBody = z
+  .strictObject({ refresh_token: RefreshTokenValue })
+  .register(z.globalRegistry, {
+    id: 'RefreshRequest',
+    example: { refresh_token: 'q3Jc0r5n2a8Xv4Kp9Lw1Tz6Ys7Hb3Md0Nf5Ge2Ua8Vi' },
+  });
 
 /**
  * The OAuth 2.0 refresh grant form (RFC 6749 §6), so the document's OAuth2 `refreshUrl` works
@@ -118,11 +132,11 @@ export const RefreshForm = z
   .strictObject({
     grant_type: z.literal('refresh_token'),
     refresh_token: RefreshTokenValue,
-    scope: z.string().max(1000).optional(),
-    client_id: z.string().max(200).optional(),
-    client_secret: z.string().max(200).optional(),
+    scope: z.optional(z.string().check(z.maxLength(1000))),
+    client_id: z.optional(z.string().check(z.maxLength(200))),
+    client_secret: z.optional(z.string().check(z.maxLength(200))),
   })
-  .meta({
+  .register(z.globalRegistry, {
     id: 'RefreshForm',
     example: {
       grant_type: 'refresh_token',
@@ -131,9 +145,8 @@ export const RefreshForm = z
   });
 
 export const LogoutBody = z
-  .strictObject({ refresh_token: RefreshTokenValue.optional() })
-  .optional()
-  .meta({
+  .optional(z.strictObject({ refresh_token: z.optional(RefreshTokenValue) }))
+  .register(z.globalRegistry, {
     id: 'LogoutRequest',
     example: { refresh_token: 'q3Jc0r5n2a8Xv4Kp9Lw1Tz6Ys7Hb3Md0Nf5Ge2Ua8Vi' },
   });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect } from 'vitest';
-import type { z } from 'zod';
+import * as core from 'zod/v4/core';
 import { startGateway } from '../../infra/local/gateway.js';
 import { Problem } from '../../shared/http/schemas.js';
 import { resolveRoute } from '../../shared/routes/index.js';
@@ -22,7 +22,7 @@ export interface RequestOptions {
   query?: Record<string, string | number>;
 }
 
-function isZod(value: unknown): value is z.ZodType {
+function isZod(value: unknown): value is core.$ZodType {
   return typeof value === 'object' && value !== null && '_zod' in value;
 }
 
@@ -50,7 +50,7 @@ export function expectMatchesContract(method: string, path: string, response: Ap
     return;
   }
   if (isZod(declared)) {
-    const result = declared.safeParse(response.body);
+    const result = core.safeParse(declared, response.body);
     if (!result.success) {
       throw new Error(
         `${method} ${path} ${response.status} body breaks its schema: ${result.error.message}`,

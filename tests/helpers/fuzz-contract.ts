@@ -12,7 +12,7 @@
  * too), then the handler. Wherever the route's schemas accept every input, a 422 is wrong.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import type { z } from 'zod';
+import * as core from 'zod/v4/core';
 import { errorStatuses } from '../../shared/docs/openapi.js';
 import { charsetOf } from '../../shared/http/middleware/body.js';
 import type { RouteDefinition } from '../../shared/http/route.js';
@@ -251,8 +251,8 @@ function decodeBody(route: RouteDefinition, wire: WireRequest): Decoded {
   }
 }
 
-function accepts(schema: z.ZodType | undefined, value: unknown): boolean {
-  return !schema || schema.safeParse(value).success;
+function accepts(schema: core.$ZodType | undefined, value: unknown): boolean {
+  return !schema || core.safeParse(schema, value).success;
 }
 
 /**
@@ -354,14 +354,14 @@ export function expectOutcome(
     }
   }
   const headers: Record<string, string> = {};
-  const headerShape = (request.headers as z.ZodObject | undefined)?.shape ?? {};
+  const headerShape = (request.headers as core.$ZodObject | undefined)?._zod.def.shape ?? {};
   for (const name of Object.keys(headerShape)) {
     const value = headerValue(wire.headers, name);
     if (value !== undefined) headers[name] = value;
   }
   // The handler picks the form schema for a form body, else the JSON one (createHandler).
   const bodySchema = request.form && isForm(wire) ? request.form : (request.body ?? request.form);
-  const inputs: [string, z.ZodType | undefined, unknown][] = [
+  const inputs: [string, core.$ZodType | undefined, unknown][] = [
     ['path', request.path, params],
     ['query', request.query, gatewayQuery(target.query)],
     ['header', request.headers, headers],
@@ -377,8 +377,8 @@ export function expectOutcome(
   }
   // U+0000 cannot be stored (PostgreSQL text): a 422 for it is a documented refusal.
   const nul = inputs.some(([, schema, value]) => schema && containsNul(value));
-  const output = (schema: z.ZodType | undefined, value: unknown) =>
-    schema ? schema.safeParse(value).data : undefined;
+  const output = (schema: core.$ZodType | undefined, value: unknown) =>
+    schema ? core.safeParse(schema, value).data : undefined;
   const parsed: ParsedInput = {
     path: (output(request.path, params) ?? {}) as Record<string, unknown>,
     query: (output(request.query, gatewayQuery(target.query)) ?? {}) as Record<string, unknown>,
@@ -403,7 +403,7 @@ function isForm(wire: WireRequest): boolean {
   return contentType.split(';', 1)[0]?.trim().toLowerCase() === 'application/x-www-form-urlencoded';
 }
 
-function isZod(value: unknown): value is z.ZodType {
+function isZod(value: unknown): value is core.$ZodType {
   return typeof value === 'object' && value !== null && '_zod' in value;
 }
 
@@ -492,7 +492,7 @@ export function contractViolations(
     if (isZod(success)) {
       if (!contentType.startsWith('application/json'))
         violations.push(`2xx JSON sent as ${contentType}`);
-      const parsed = success.safeParse(response.body);
+      const parsed = core.safeParse(success, response.body);
       if (!parsed.success) {
         violations.push(
           `2xx body breaks its schema: ${parsed.error.issues

@@ -8,7 +8,7 @@
  * the bytes show, the rule (`rule`); the oracle in `fuzz-contract.ts` does the rest.
  */
 import fc from 'fast-check';
-import type { z } from 'zod';
+import * as core from 'zod/v4/core';
 import type { RouteDefinition } from '../../shared/http/route.js';
 import { resolveRoute } from '../../shared/routes/index.js';
 import type { Generated, Rule } from './fuzz-contract.js';
@@ -238,9 +238,13 @@ function objectWithKey(object: Record<string, unknown>, key: string, raw: string
 }
 
 /** Paths in `value` where `schema` describes a node of kind `kind` (existing or not yet sent). */
-function schemaPaths(schema: z.ZodType | undefined, value: unknown, kinds: string[]): JsonPath[] {
+function schemaPaths(
+  schema: core.$ZodType | undefined,
+  value: unknown,
+  kinds: string[],
+): JsonPath[] {
   const found: JsonPath[] = [];
-  const visit = (node: z.ZodType, at: unknown, path: JsonPath, depth: number) => {
+  const visit = (node: core.$ZodType, at: unknown, path: JsonPath, depth: number) => {
     if (depth > 6) return;
     const kind = inputKind(node);
     if (kinds.includes(kind)) found.push(path);
@@ -374,7 +378,7 @@ const oversizedArray: Mutation = (draft) => {
   if (!paths.length) return [];
   return [
     pick(paths).map((path) => {
-      const field = schemaAt(schema, path) as z.ZodType;
+      const field = schemaAt(schema, path) as core.$ZodType;
       const { maxLength } = lengthBounds(inputBase(field));
       const existing = valueAt(value, path);
       const items = Array.isArray(existing) && existing.length ? existing : [{}];
@@ -873,9 +877,9 @@ const QUERY_JUNK = [
   '4294967296',
 ];
 
-function isIntegerParam(schema: z.ZodType | undefined): boolean {
+function isIntegerParam(schema: core.$ZodType | undefined): boolean {
   if (!schema) return false;
-  return ['1', '7', '42'].some((digits) => typeof schema.safeParse(digits).data === 'number');
+  return ['1', '7', '42'].some((digits) => typeof core.safeParse(schema, digits).data === 'number');
 }
 
 const queryMutations: Mutation = (draft) => {

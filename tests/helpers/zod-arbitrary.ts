@@ -11,7 +11,7 @@
  * set: fuzzing wants to see those rules refuse too.
  */
 import fc from 'fast-check';
-import type { z } from 'zod';
+import * as core from 'zod/v4/core';
 
 /** The loosely typed view of a zod definition this module reads. */
 interface Def {
@@ -24,7 +24,8 @@ interface CheckDef {
   [key: string]: unknown;
 }
 
-type Schema = z.ZodType;
+/** Any zod schema: zod/mini (as `shared/` writes them) or classic zod (same `_zod.def`). */
+type Schema = core.$ZodType;
 
 /** Options of `zodArbitrary`. */
 export interface ZodArbitraryOptions {
@@ -101,8 +102,8 @@ const DEFAULTS: Options = {
 export function zodArbitrary<S extends Schema>(
   schema: S,
   options: ZodArbitraryOptions = {},
-): fc.Arbitrary<z.input<S>> {
-  return build(schema, { ...DEFAULTS, ...options }) as fc.Arbitrary<z.input<S>>;
+): fc.Arbitrary<core.input<S>> {
+  return build(schema, { ...DEFAULTS, ...options }) as fc.Arbitrary<core.input<S>>;
 }
 
 function defOf(schema: Schema): Def {
@@ -118,7 +119,7 @@ function checksOf(schema: Schema): CheckDef[] {
 
 /** The arbitrary, filtered to what `schema` really accepts. */
 function accepted<T>(schema: Schema, arbitrary: fc.Arbitrary<T>): fc.Arbitrary<T> {
-  return arbitrary.filter((value) => schema.safeParse(value).success);
+  return arbitrary.filter((value) => core.safeParse(schema, value).success);
 }
 
 function build(schema: Schema, o: Options): fc.Arbitrary<unknown> {

@@ -16,9 +16,9 @@ import { fuzzRuns } from './middleware/harness.js';
 
 const name = (route: RouteDefinition) => `${route.method} ${route.path}`;
 
-/** Whether `schema` is an object schema that declares the header `name`. */
-function declaresHeader(schema: z.ZodType | undefined, header: string): boolean {
-  return schema instanceof z.ZodObject && Object.hasOwn(schema.shape, header);
+/** Whether `schema` (zod/mini or classic) is an object schema that declares the header `name`. */
+function declaresHeader(schema: z.core.$ZodType | undefined, header: string): boolean {
+  return schema instanceof z.core.$ZodObject && Object.hasOwn(schema._zod.def.shape, header);
 }
 
 /** What each need must be, read from the entry independently of `stackNeeds`. */

@@ -1,4 +1,4 @@
-import type * as z from 'zod';
+import type * as core from 'zod/v4/core';
 import { type FieldError, ValidationFailed } from '../../errors.js';
 import type { RouteRequest } from '../route.js';
 import { declaredFields, validate } from '../validation.js';
@@ -41,7 +41,7 @@ export function validation(schemas: RouteRequest): Middleware {
       }
       if (schemas.body || schemas.form) {
         const schema = state.form ? (schemas.form ?? schemas.body) : (schemas.body ?? schemas.form);
-        const result = validate(schema as z.ZodType, state.body, 'body');
+        const result = validate(schema as core.$ZodType, state.body, 'body');
         if (result.ok) input.body = result.data;
         else errors.push(...result.errors);
       }
