@@ -4,6 +4,11 @@ import { parseEnv } from 'node:util';
 // zod/mini, not classic zod: the SQS workers, which read this module, have a 150 KiB bundle
 // budget, and classic zod costs ~90 KiB of a bundle against ~24 KiB for zod/mini.
 import * as z from 'zod/mini';
+import { useEnglishMessages } from './zod-english.js';
+
+// A misconfigured function says what is wrong in words, not `Invalid input` (zod/mini sets no
+// locale): this module is loaded by every function, the workers included.
+useEnglishMessages();
 
 /** The database connection, shared by the functions and the migration trigger. */
 const databaseVariables = {

@@ -1,10 +1,9 @@
 /**
  * zod's English messages for zod/mini schemas. Classic zod sets them itself when it builds its
  * first schema; zod/mini sets no locale, and its issues then all read `Invalid input`. The
- * modules whose zod messages reach a client or a log (the HTTP validation step and handler,
- * the key sets, the deploy-time trigger) call `useEnglishMessages()` when they load, so their
- * messages are the ones classic zod gave. The SQS workers do not load those modules and keep
- * the bare messages they had (and their bundles the ~3 KiB of the locale).
+ * modules whose zod messages reach a client or a log (the configuration, which every function
+ * loads, the HTTP validation step and handler, the key sets, the deploy-time trigger) call
+ * `useEnglishMessages()` when they load, so their messages are the ones classic zod gave.
  */
 import { config } from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
