@@ -8,6 +8,7 @@ import {
   definesFor,
   deployFunctions,
   esbuildOptionsLikeCdk,
+  externalsFor,
   functionFiles,
 } from '../infra/functions.js';
 import { summarize } from './stats.js';
@@ -115,6 +116,7 @@ export async function benchBundles(report: Report): Promise<void> {
         join(ROOT, 'functions', `${COLD_LOAD_FUNCTION}.ts`),
         'x.js',
         definesFor(COLD_LOAD_FUNCTION),
+        externalsFor(COLD_LOAD_FUNCTION),
       ),
       write: false,
       metafile: true,

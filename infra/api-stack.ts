@@ -122,9 +122,9 @@ export class ApiStack extends Stack {
       );
     }
 
-    // Powertools (Logger, Metrics, Tracer, Batch) from its Lambda layer of the installed
-    // version, resolved through the SSM parameter Powertools publishes per version (docs:
-    // "Lambda layers"); the bundles leave `@aws-lambda-powertools/*` out (BUNDLE_EXTERNALS).
+    // The Powertools Lambda layer of the installed version, resolved through the SSM
+    // parameter Powertools publishes per version (docs: "Lambda layers"): the bundles take the
+    // Tracer from it (and docs/openapi all of Powertools); see BUNDLE_EXTERNALS.
     const powertoolsLayer = LayerVersion.fromLayerVersionArn(
       this,
       'PowertoolsLayer',
@@ -134,7 +134,7 @@ export class ApiStack extends Stack {
       ),
     );
 
-    /** A Node 22 arm64 ESM function from `functions/<file>.ts`, with its log group. */
+    /** A Node 22 arm64 function (a CommonJS bundle) from `functions/<file>.ts`, with its log group. */
     const bundledFunction = (
       file: string,
       options: {

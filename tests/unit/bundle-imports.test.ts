@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { definesFor, esbuildOptionsLikeCdk } from '../../infra/functions.js';
+import { definesFor, esbuildOptionsLikeCdk, externalsFor } from '../../infra/functions.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -13,6 +13,7 @@ async function bundleOf(file: string) {
       join(ROOT, 'functions', `${file}.ts`),
       join(ROOT, 'x.js'),
       definesFor(file),
+      externalsFor(file),
     ),
     write: false,
     metafile: true,
