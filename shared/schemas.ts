@@ -12,8 +12,7 @@ import {
   utcTimestampTransform,
 } from './timestamp.js';
 
-// The timestamp rule's parts live in `./timestamp.ts`, shared with the queue message schema of
-// the audit worker; re-exported here for the domains.
+// The timestamp rule's parts live in `./timestamp.ts`; re-exported here for the domains.
 export { TIMESTAMP_MAX_LENGTH, TIMESTAMP_PATTERN, toUtcTimestamp } from './timestamp.js';
 
 /**

@@ -1,8 +1,6 @@
 /**
- * The timestamp rule itself, with no schema library attached: its limits, its messages and the
- * conversion to UTC. Both `Timestamp` schemas (zod/mini) are built from it: the one of
- * `shared/schemas.ts` (HTTP routes, documented in the OpenAPI document) and the one of
- * `shared/audit/message.ts` (the audit worker, which must stay under its bundle budget).
+ * The timestamp rule itself: its limits, its messages and the conversion to UTC, from which
+ * `shared/schemas.ts` builds the `Timestamp` schema every input uses.
  */
 import { NEVER, type ParsePayload } from 'zod/v4/core';
 

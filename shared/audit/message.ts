@@ -1,26 +1,6 @@
-/**
- * The audit queue's message, in zod/mini like every schema of `shared/`: the audit worker parses
- * it, and its bundle has a 150 KiB budget (classic zod costs ~90 KiB of a bundle, zod/mini ~24
- * KiB). No route documents it, so it registers no metadata.
- */
+/** The audit queue's message schema (the audit worker's input; no route documents it). */
 import * as z from 'zod/mini';
-import {
-  TIMESTAMP_MAX_LENGTH,
-  TIMESTAMP_PATTERN,
-  TIMESTAMP_PATTERN_MESSAGE,
-  utcTimestampTransform,
-} from '../timestamp.js';
-
-/** The `Timestamp` rule of `shared/schemas.ts` (RFC 3339 in, UTC text out), in zod/mini. */
-const Timestamp = z.pipe(
-  z
-    .string()
-    .check(
-      z.maxLength(TIMESTAMP_MAX_LENGTH),
-      z.regex(TIMESTAMP_PATTERN, TIMESTAMP_PATTERN_MESSAGE),
-    ),
-  z.transform(utcTimestampTransform),
-);
+import { Timestamp } from '../schemas.js';
 
 /** An audit event as it travels on the audit queue (the outbox's `EventMessage`). */
 export const AuditEventMessage = z.object({

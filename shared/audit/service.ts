@@ -24,7 +24,7 @@ function toEntry(row: repository.AuditRow): AuditEntry {
 /** Largest `bigint` (PostgreSQL's `bigserial` ids). */
 const MAX_BIGINT = 9_223_372_036_854_775_807n;
 
-/** zod/mini, not classic zod: the audit worker imports this module (see `./message.ts`). */
+/** The audit-log cursor: the filters' fingerprint and the last id (a positive bigint). */
 const Cursor = z.strictObject({
   f: z.string().check(z.length(16)),
   id: z.string().check(
