@@ -46,8 +46,6 @@ export interface RequestInput<R extends RouteDefinition> {
   requestId: string;
   /** The client's IP as API Gateway saw it (`requestContext.http.sourceIp`). */
   sourceIp: string;
-  /** Lower-cased request headers. */
-  headers: Record<string, string | undefined>;
   event: HttpEvent;
 }
 
@@ -176,7 +174,6 @@ export function createHandler<R extends RouteDefinition>(
       ifMatch: state.ifMatch ?? null,
       requestId: state.requestId,
       sourceIp: sourceIpOf(event),
-      headers: event.headers ?? {},
       event,
     });
     return toResult(reply);

@@ -43,11 +43,6 @@ function loadSqs(): Promise<{ sdk: SqsModule; client: SQSClient }> {
   return sqs;
 }
 
-/** The instance's SQS client (see `loadSqs`), created on first use and then reused. */
-export async function getSqs(): Promise<SQSClient> {
-  return (await loadSqs()).client;
-}
-
 /**
  * SQS `SendMessageBatch` (at most 10 entries) through the instance's client, aborted by
  * `abortSignal` when given. Returns SQS's answer, whose `Failed` entries the caller handles.
