@@ -91,9 +91,10 @@ const usesArgon2 = (file: string) => file.startsWith('auth/') || file.startsWith
  * Modules left out of every bundle, each for a documented reason:
  * - `@aws-sdk/client-*`: the Lambda Node.js runtimes (18 and later, so `nodejs22.x`) include
  *   the AWS SDK for JavaScript v3 (AWS Lambda docs, "Lambda runtimes"; CDK's `NodejsFunction`
- *   leaves `@aws-sdk/*` out by default for them). Our code imports the clients only with a
- *   dynamic `import()`, which esbuild keeps as is for an external, so a function loads a
- *   client only when it first uses it, never at init. (A static import of an external, even
+ *   leaves `@aws-sdk/*` out by default for them). The request-path and worker code imports
+ *   the clients only with a dynamic `import()`, which esbuild keeps lazy for an external, so
+ *   such a function loads a client only when it first uses it, never at init (the
+ *   deploy-time key rotation, which always uses Secrets Manager, imports it statically). (A static import of an external, even
  *   inside a lazily evaluated module, becomes a `require` at the top of the bundle and loads at init.)
  * - `@aws-lambda-powertools/tracer`: the Tracer (with its `aws-xray-sdk-core`, ~136 KiB
  *   minified) comes from the Powertools Lambda layer of exactly the installed version, which

@@ -123,8 +123,7 @@ export async function startUpstashBridge(
   const runBatch = async (commands: Command[], transaction: boolean) => {
     if (redis instanceof Cluster && !transaction) return runEach(commands, run);
     const batch = transaction ? redis.multi() : redis.pipeline();
-    for (const command of commands)
-      batch.callBuffer(String(command[0]), ...command.slice(1).map(String));
+    for (const command of commands) batch.callBuffer(name(command), ...args(command));
     try {
       return await batch.exec();
     } catch (error) {

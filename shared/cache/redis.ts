@@ -18,9 +18,9 @@ interface Endpoint {
  * (500 ms to connect, 1.5 s per request, enforced by `throwOnRequestTimeout`), since a
  * request can do without Redis. The SDK module is a dynamic `import()` of a package the
  * bundle leaves external (the Lambda runtime's), so it loads only then, never at init. (Not
- * Powertools' `getSecret`: its module imports the SDK client statically, and esbuild hoists
- * an external's static import to the top of an ESM bundle, so every Redis function loaded
- * the client at init, even with `REDIS_REST_URL` set.)
+ * Powertools' `getSecret`: its module imports the SDK client statically, and esbuild turns
+ * an external's static import into a `require` at the top of the bundle, so every Redis
+ * function loaded the client at init, even with `REDIS_REST_URL` set.)
  */
 let secretsClient: SecretsManagerClient | undefined;
 /** The last secret read, reused for `SECRET_MAX_AGE_MS`. */

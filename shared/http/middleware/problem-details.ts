@@ -67,8 +67,9 @@ const KIND_OF_STATUS = new Map(
 /**
  * Maps any error thrown in the stack or the handler to an `application/problem+json`
  * response with the request id (RFC 9457; `errorToProblem` for the rules, `fromMiddyError`
- * for middy's own errors). Put it right after `requestContext` so its `onError` runs after
- * every other middleware's (middy runs `onError` in reverse order).
+ * for middy's own errors). Put it after the middlewares whose `onError` must see the final
+ * response (tracing, the deadline, the security headers) and before the header normaliser
+ * and the checks: middy runs `onError` in reverse order, so it maps the error first.
  */
 export function problemDetails(): Middleware {
   return {

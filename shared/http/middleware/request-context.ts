@@ -21,7 +21,7 @@ export function requestIdFrom(headers: Record<string, string | undefined> | unde
 }
 
 /**
- * The first middleware: creates the request's state (`context.requestState`: request id,
+ * The first middleware after Powertools' `logMetrics`: creates the request's state (`context.requestState`: request id,
  * start time), puts the request id and Lambda context on every log line,
  * adds `X-Request-ID` and the rate-limit headers to every response, and writes one log line
  * per request (method, path, route, status, duration in ms). `route` is `"GET /path"`.

@@ -15,7 +15,7 @@ export type PendingCheck = Promise<void>;
 
 /**
  * Per-invocation state the middlewares fill in for each other and for the handler, on
- * `context.requestState` (created by `requestContext`, the first middleware).
+ * `context.requestState` (created by `requestContext`, the first middleware after `logMetrics`).
  */
 export interface RequestState {
   requestId: string;
