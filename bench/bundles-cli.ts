@@ -1,5 +1,5 @@
 /**
- * `node --import tsx bench/bundles-cli.ts`: the bundle part of `npm run bench` alone (sizes,
+ * `npm run bench:bundles`: the bundle part of `npm run bench` alone (sizes,
  * cold module load, their budget lines), without PostgreSQL or Redis. Exit code 1 on a FAIL.
  */
 import { benchBundles } from './bundles.js';

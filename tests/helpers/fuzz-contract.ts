@@ -14,7 +14,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import * as core from 'zod/v4/core';
 import { errorStatuses } from '../../shared/docs/openapi.js';
-import { charsetOf } from '../../shared/http/middleware/body.js';
 import type { RouteDefinition } from '../../shared/http/route.js';
 import { Problem } from '../../shared/http/schemas.js';
 import { fallbackRoute, resolveRoute, routes } from '../../shared/routes/index.js';
@@ -188,6 +187,23 @@ export function containsNul(value: unknown): boolean {
     }
   }
   return false;
+}
+
+/**
+ * `charset` of a Content-Type value, lower-cased and unquoted (RFC 9110 §8.3.1, §5.6.6). The
+ * oracle's own reading, not the stack's `charsetOf`, so a bug there cannot pass as expected.
+ */
+function charsetOf(contentType: string): string | undefined {
+  for (const parameter of contentType.split(';').slice(1)) {
+    const at = parameter.indexOf('=');
+    if (at < 0 || parameter.slice(0, at).trim().toLowerCase() !== 'charset') continue;
+    return parameter
+      .slice(at + 1)
+      .trim()
+      .replace(/^"(.*)"$/, '$1')
+      .toLowerCase();
+  }
+  return undefined;
 }
 
 /**

@@ -1,12 +1,8 @@
-import { randomInt } from 'node:crypto';
 import { toApiGatewayEvent } from '../../infra/local/gateway.js';
 import { lambdaContext, loadHandler } from '../../infra/local/lambda.js';
 import { type ApiResponse, expectMatchesContract } from './api.js';
 
-const hex = () => randomInt(0x10000).toString(16);
-
-/** A fresh documentation-range IPv6 address (RFC 3849): no two tests share a budget. */
-export const freshIp = (): string => `2001:db8:${hex()}:${hex()}::${hex()}`;
+export { freshIp } from './ip.js';
 
 /**
  * Invokes a route's Lambda handler with the API Gateway v2 event the local gateway builds,

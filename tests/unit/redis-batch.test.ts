@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RedisUnavailable, withRedis } from '../../shared/cache/redis.js';
 import { RedisBatch, scriptSha } from '../../shared/cache/redis-batch.js';
 import { untilRedisAnswers, usePrivateRedis } from '../helpers/private-redis.js';
@@ -19,10 +19,6 @@ function watchBridge() {
     bridgeRequests.slice(start).map(({ path, body }) => ({ path, commands: body as unknown[][] }));
   return { requests };
 }
-
-afterEach(() => {
-  vi.restoreAllMocks();
-});
 
 describe('RedisBatch', () => {
   it('sends any number of queued commands as ONE pipeline request, and answers each in order', async () => {

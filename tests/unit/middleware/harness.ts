@@ -3,7 +3,7 @@
  * under test with a Lambda context, fresh budgets (IPs, policy names) so runs never share
  * Redis state, and promises settled by the test.
  */
-import { randomInt, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import { lambdaContext } from '../../../infra/local/lambda.js';
@@ -17,16 +17,15 @@ import type {
 } from '../../../shared/http/middleware/types.js';
 import { getMetrics } from '../../../shared/observability.js';
 import type { RateLimitPolicy } from '../../../shared/rate-limits.js';
+import { freshIp } from '../../helpers/ip.js';
+
+export { freshIp };
 
 /** How many runs a property makes: `FUZZ_RUNS` when set, else `fallback` (kept small). */
 export function fuzzRuns(fallback: number): number {
   const runs = Number(process.env.FUZZ_RUNS);
   return Number.isInteger(runs) && runs > 0 ? runs : fallback;
 }
-
-const hex = () => randomInt(0x10000).toString(16);
-/** A fresh documentation-range IPv6 address (RFC 3849) per call: no two runs share a budget. */
-export const freshIp = (): string => `2001:db8:${hex()}:${hex()}::${hex()}`;
 
 export interface EventParts {
   method?: string;

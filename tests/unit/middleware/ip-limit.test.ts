@@ -107,7 +107,7 @@ describe('sourceIpOf', () => {
 });
 
 describe('ipLimit', () => {
-  it('uses the contract’s budgets by default: 1,200 requests and 60 refused credentials per minute', () => {
+  it('the contract’s per-IP budgets, its defaults, are 1,200 requests and 60 refused credentials per minute (exercised end to end in tests/e2e/rate-limits.test.ts)', () => {
     expect(rateLimitPolicies.ipRequests).toMatchObject({ limit: 1200, windowSeconds: 60 });
     expect(rateLimitPolicies.ipRefusedCredentials).toMatchObject({ limit: 60, windowSeconds: 60 });
   });
