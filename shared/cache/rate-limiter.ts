@@ -1,7 +1,8 @@
+import type { Redis } from '@upstash/redis';
 import { getConfig } from '../config.js';
 import type { RateLimitPolicy } from '../rate-limits.js';
-import { RedisUnavailable } from './redis.js';
-import { type RedisBatch, runScript } from './redis-batch.js';
+import { RedisUnavailable, withRedis } from './redis.js';
+import { type RedisBatch, scriptSha } from './redis-batch.js';
 
 /** The outcome of one rate-limit check. */
 export interface RateLimitDecision {
@@ -132,6 +133,21 @@ end
 return #KEYS
 `;
 
+/** Runs a Lua script by its SHA-1 (`EVALSHA`), loading it with `EVAL` on `NOSCRIPT`. */
+async function runScript<T>(
+  redis: Redis,
+  script: string,
+  keys: string[],
+  args: string[],
+): Promise<T> {
+  try {
+    return await redis.evalsha<string[], T>(scriptSha(script), keys, args);
+  } catch (error) {
+    if (!String(error).includes('NOSCRIPT')) throw error;
+    return redis.eval<string[], T>(script, keys, args);
+  }
+}
+
 /** A key part without `{` or `}`, so only the call's own hash tag decides the cluster slot. */
 const keyPart = (value: string) => value.replace(/[{}]/g, '_');
 
@@ -191,8 +207,8 @@ export function msUntilRoom(
  * it. `resetSeconds` of a denied budget is when it has room again (≥ 1), else the end of its
  * current window. Returns `unavailable` when Redis is (the caller applies the fail mode).
  * With `batch`, the script is queued there and the promise settles when the batch is sent
- * (one round trip shared with the request's other Redis work); without, it runs alone
- * (`runScript`). A command error counts as Redis being unavailable (`RedisBatch`).
+ * (one round trip shared with the request's other Redis work).
+ * Errors: Redis command errors other than unavailability (a bug).
  */
 export async function takeBudgets(
   tag: string,
@@ -219,7 +235,7 @@ export async function takeBudgets(
   try {
     reply = await (batch
       ? batch.script<number[]>(TAKE_SCRIPT, keys, args)
-      : runScript<number[]>(TAKE_SCRIPT, keys, args));
+      : withRedis((redis) => runScript<number[]>(redis, TAKE_SCRIPT, keys, args)));
   } catch (error) {
     if (error instanceof RedisUnavailable) return 'unavailable';
     throw error;
@@ -257,7 +273,7 @@ export async function takeBudgets(
 export async function giveBack(receipt: BudgetReceipt): Promise<void> {
   if (!receipt.keys.length) return;
   try {
-    await runScript(GIVE_BACK_SCRIPT, [...receipt.keys], []);
+    await withRedis((redis) => runScript(redis, GIVE_BACK_SCRIPT, [...receipt.keys], []));
   } catch (error) {
     if (!(error instanceof RedisUnavailable)) throw error;
   }

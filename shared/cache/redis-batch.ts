@@ -115,14 +115,3 @@ export class RedisBatch {
     return retry;
   }
 }
-
-/**
- * Runs one Lua script alone: a batch of one command, so it has the batch's `EVALSHA` with
- * `EVAL` on `NOSCRIPT` and its failure rules. Errors: `RedisUnavailable`.
- */
-export async function runScript<T>(script: string, keys: string[], args: string[]): Promise<T> {
-  const batch = new RedisBatch();
-  const reply = batch.script<T>(script, keys, args);
-  await batch.send();
-  return reply;
-}
