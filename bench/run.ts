@@ -337,6 +337,9 @@ await mappings.stop();
 const { benchInventory } = await import('./inventory.js');
 verdicts.push(...(await benchInventory(ITERATIONS)));
 
+const { benchOrders } = await import('./orders.js');
+verdicts.push(...(await benchOrders(ITERATIONS)));
+
 if (process.env.BENCH_LOAD !== '0') {
   const { benchLoad } = await import('./load.js');
   await benchLoad({ bridge, redisUrl, localDatabase: database.embedded });

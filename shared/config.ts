@@ -160,6 +160,16 @@ const Environment = z
     ),
     /** TTL of cached note list pages in seconds (API.md: ≤ 60). */
     NOTES_CACHE_TTL_SECONDS: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(60)), 30),
+    /** TTL of cached orders (`GET /api/v1/orders/{id}`) in seconds. */
+    ORDERS_CACHE_TTL_SECONDS: z._default(
+      z.coerce.number().check(z.int(), z.gte(1), z.lte(3600)),
+      300,
+    ),
+    /** The stage's one currency (ISO 4217 code) of prices and orders (API.md § Conventions). */
+    CURRENCY: z._default(
+      z.string().check(z.regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR')),
+      'EUR',
+    ),
     /** `off` disables rate limits — honoured only when STAGE is `local` (demos, load tests). */
     RATE_LIMITS: z._default(z.enum(['on', 'off']), 'on'),
     /** SQS URL of the audit queue. Unset: events stay in the outbox (local without SQS). */

@@ -30,7 +30,12 @@ export class AppError extends Error {
     readonly kind: ErrorKind,
     /** Safe for clients: becomes the problem `detail`. */
     message: string,
-    readonly extra: { errors?: FieldError[]; headers?: Record<string, string> } = {},
+    readonly extra: {
+      errors?: FieldError[];
+      headers?: Record<string, string>;
+      /** Extension members of the problem body (RFC 9457 §3.2), e.g. `allowed`. */
+      members?: Record<string, unknown>;
+    } = {},
   ) {
     super(message);
   }
@@ -66,8 +71,9 @@ export class MethodNotAllowed extends AppError {
   }
 }
 export class Conflict extends AppError {
-  constructor(detail: string) {
-    super('conflict', detail);
+  /** `members`: extension members of the problem body (RFC 9457 §3.2). */
+  constructor(detail: string, members?: Record<string, unknown>) {
+    super('conflict', detail, members ? { members } : {});
   }
 }
 export class PreconditionFailed extends AppError {

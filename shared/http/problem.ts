@@ -35,15 +35,22 @@ export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
 /**
  * Builds an `application/problem+json` response (RFC 9457). `type` is `about:blank`, so
- * `title` is the status phrase (RFC 9457 §4.2.1); `detail` says what to do.
+ * `title` is the status phrase (RFC 9457 §4.2.1); `detail` says what to do; `extra.members`
+ * are extension members (RFC 9457 §3.2, e.g. `allowed` of a refused order move).
  */
 export function problemResponse(
   status: number,
   detail: string,
   context: { requestId: string; instance: string },
-  extra: { errors?: FieldError[]; headers?: Record<string, string> } = {},
+  extra: {
+    errors?: FieldError[];
+    headers?: Record<string, string>;
+    members?: Record<string, unknown>;
+  } = {},
 ): APIGatewayProxyStructuredResultV2 {
   const body: ProblemDetails = {
+    // Extension members first (RFC 9457 §3.2): they never replace a standard member.
+    ...extra.members,
     type: 'about:blank',
     title: STATUS_CODES[status] ?? 'Error',
     status,

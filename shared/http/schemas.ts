@@ -44,7 +44,7 @@ export const IfMatchHeaders = z.object({
   'if-match': z.optional(z.string().check(z.maxLength(1000))).register(z.globalRegistry, {
     description:
       'Optional. The `ETag` of the version you read, e.g. `"3"` (or `*`, or a list): ' +
-      'the write happens only if the note is still at that version, else 412. ' +
+      'the write happens only if the resource is still at that version, else 412. ' +
       'Weak tags never match (strong comparison); a malformed value is 400.',
     example: '"3"',
   }),

@@ -1,4 +1,5 @@
 import { getSql, type Queryable } from '../db/client.js';
+import { likePattern } from '../db/like-pattern.js';
 import type { KeysetPosition } from './cursor.js';
 import type { ListNotesQuery } from './schemas.js';
 
@@ -90,11 +91,6 @@ export async function restoreNote(
     WHERE id = ${id} AND owner_id = ${ownerId} AND archived_at IS NOT NULL
     RETURNING ${sql.unsafe(COLUMNS)}`;
   return row ?? null;
-}
-
-/** Escapes `%`, `_` and `\` so `q` matches literally inside `ILIKE '%…%'`. */
-function likePattern(q: string): string {
-  return `%${q.replace(/[\\%_]/g, '\\$&')}%`;
 }
 
 /**

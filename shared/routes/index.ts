@@ -14,10 +14,13 @@
 import { compilePath, type HttpMethod, type RouteDefinition } from '../http/route.js';
 import { adminRoutes } from './admin.js';
 import { authRoutes } from './auth.js';
+import { customersRoutes } from './customers.js';
 import { docsRoutes } from './docs.js';
 import { healthRoutes } from './health.js';
 import { inventoryRoutes } from './inventory.js';
 import { notesRoutes } from './notes.js';
+import { ordersRoutes } from './orders.js';
+import { productsRoutes } from './products.js';
 import { usersRoutes } from './users.js';
 
 export { fallbackRoute } from './system.js';
@@ -30,6 +33,9 @@ export const routes = {
   ...usersRoutes,
   ...notesRoutes,
   ...inventoryRoutes,
+  ...productsRoutes,
+  ...customersRoutes,
+  ...ordersRoutes,
   ...adminRoutes,
 } satisfies Record<string, RouteDefinition>;
 

@@ -83,6 +83,28 @@ const CROSS_FIELD_422: Partial<Record<RouteName, string>> = {
   inventoryQuery: 'starttimestamp must not be after endtimestamp',
   // API.md § Notes: a PATCH sends at least one of title, content.
   updateNote: 'a PATCH needs at least one field',
+  updateProduct: 'a PATCH needs at least one field',
+  updateCustomer: 'a PATCH needs at least one field',
+  // API.md § Orders: created_from ≤ created_to.
+  listOrders: 'created_from must not be after created_to',
+};
+
+/**
+ * Routes whose handler refuses with 422 input the schemas accept, and the only `errors[].code`s
+ * it may give then: rules over stored data (an unknown or inactive product, user or customer)
+ * and across lines (API.md § Orders: each product once, at most 20 units, an admin names the
+ * customer), which no schema states.
+ */
+const HANDLER_422: Partial<Record<RouteName, readonly string[]>> = {
+  createOrder: [
+    'order_item_limit',
+    'duplicate_product',
+    'unknown_product',
+    'inactive_product',
+    'required',
+    'unknown_customer',
+  ],
+  createCustomer: ['unknown_user'],
 };
 
 /** What the hints draw on: users, their notes, tokens, cursors; made once in `beforeAll`. */
@@ -524,7 +546,11 @@ async function probe(
     wire,
     label: delivery === 'once' ? generated.label : `${generated.label}; ${delivery}`,
   };
-  const expectation = expectOutcome(sent, caller, host);
+  const outcome = expectOutcome(sent, caller, host);
+  const expectation = {
+    ...outcome,
+    handler422Codes: HANDLER_422[outcome.routeName as RouteName],
+  };
   let response: WireResponse | undefined;
   let violations: string[];
   try {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { RouteDefinition } from '../../shared/http/route.js';
 import { type RouteName, routes } from '../../shared/routes/index.js';
 import { useApi } from '../helpers/api.js';
+import { createProduct, createProfile, placeOrder, uniqueSku } from '../helpers/orders.js';
 import { createUser, type TestUser, uniqueEmail } from '../helpers/users.js';
 
 const api = useApi();
@@ -19,7 +20,7 @@ interface Cell {
  * A valid request for each route, made for one caller. `owner` owns the resources the
  * request names (a note); the matrix calls it as `owner`, `other user`, `admin`, anonymous.
  */
-type Fixture = (context: { owner: TestUser; caller: TestUser | null }) => Promise<Cell>;
+type Fixture = (context: { owner: TestUser; caller: TestUser | null; as: Caller }) => Promise<Cell>;
 
 async function noteOf(owner: TestUser): Promise<string> {
   const note = await api.post('/api/v1/notes', { token: owner.token, body: { title: 'matrix' } });
@@ -30,6 +31,24 @@ async function freshLogin(user: TestUser) {
     body: { email: user.email, password: user.password },
   });
   return response.body as { access_token: string; refresh_token: string };
+}
+
+let catalogAdmin: TestUser | undefined;
+/** An admin of this file's own, who keeps the catalog the fixtures order from. */
+async function adminOfCatalog(): Promise<TestUser> {
+  catalogAdmin ??= await createUser(api, 'admin');
+  return catalogAdmin;
+}
+async function productId(): Promise<string> {
+  return (await createProduct(api, await adminOfCatalog())).id;
+}
+/** The customer profile of `user` (made on first use), its id. */
+async function profileOf(user: TestUser): Promise<string> {
+  return (await createProfile(api, user)).id;
+}
+async function orderOf(owner: TestUser): Promise<string> {
+  await profileOf(owner);
+  return (await placeOrder(api, owner, await productId())).id;
 }
 
 /** One row per route. A route without a row fails the test: add its row with the route. */
@@ -77,13 +96,70 @@ const fixtures: Record<RouteName, Fixture> = {
   }),
   inventoryQuery: async () => ({ path: '/api/v1/inventory/query?productid=MATRIX-1' }),
   auditLog: async () => ({ path: '/api/v1/admin/audit-log' }),
+  listProducts: async () => ({ path: '/api/v1/products' }),
+  getProduct: async () => ({ path: `/api/v1/products/${await productId()}` }),
+  createProduct: async () => ({
+    path: '/api/v1/products',
+    body: { sku: uniqueSku('MATRIX'), name: 'matrix', unit_price: '1.00' },
+  }),
+  updateProduct: async () => ({
+    path: `/api/v1/products/${await productId()}`,
+    body: { name: 'renamed' },
+  }),
+  getMyCustomer: async ({ caller }) => {
+    if (caller) await profileOf(caller);
+    return { path: '/api/v1/customers/me' };
+  },
+  // The caller's profile exists, so the PUT updates it (200; a first PUT creates, 201).
+  putMyCustomer: async ({ caller }) => {
+    if (caller) await profileOf(caller);
+    return { path: '/api/v1/customers/me', body: { name: 'matrix' } };
+  },
+  createCustomer: async () => ({
+    path: '/api/v1/customers',
+    body: { name: 'matrix', email: uniqueEmail('customer') },
+  }),
+  listCustomers: async () => ({ path: '/api/v1/customers' }),
+  getCustomer: async ({ owner }) => ({ path: `/api/v1/customers/${await profileOf(owner)}` }),
+  updateCustomer: async ({ owner }) => ({
+    path: `/api/v1/customers/${await profileOf(owner)}`,
+    body: { name: 'renamed' },
+  }),
+  // Users order for their own customer; an admin names one (the owner's).
+  createOrder: async ({ owner, caller, as }) => {
+    const items = [{ product_id: await productId(), quantity: 1 }];
+    if (as !== 'admin') {
+      if (caller) await profileOf(caller);
+      return { path: '/api/v1/orders', body: { items } };
+    }
+    return { path: '/api/v1/orders', body: { items, customer_id: await profileOf(owner) } };
+  },
+  listOrders: async () => ({ path: '/api/v1/orders' }),
+  getOrder: async ({ owner }) => ({ path: `/api/v1/orders/${await orderOf(owner)}` }),
+  transitionOrder: async ({ owner }) => ({
+    path: `/api/v1/orders/${await orderOf(owner)}/transitions`,
+    body: { status: 'cancelled' },
+  }),
+  deleteOrder: async ({ owner }) => ({ path: `/api/v1/orders/${await orderOf(owner)}` }),
 };
 
-/** Routes whose request names a resource owned by `owner` (so others see 404). */
-const ownsResource = (route: RouteDefinition) => route.path.includes('{id}');
+/** Routes that declare more than one 2xx: the one the matrix's request gets. */
+const SUCCESS: Partial<Record<RouteName, number>> = { putMyCustomer: 200 };
 
-/** The route's success status: the one 2xx its entry declares. */
-function successStatus(route: RouteDefinition): number {
+/** Routes where an admin reaches every user's resource (API.md § Orders), not only their own. */
+const ADMIN_SEES_ALL = new Set<RouteName>(['getCustomer', 'getOrder', 'transitionOrder']);
+
+/** Routes with `{id}` whose resource everyone signed in may read (the catalog). */
+const SHARED_RESOURCES = new Set<RouteName>(['getProduct']);
+
+/** Routes whose request names a resource owned by `owner` (so others see 404). */
+const ownsResource = (name: RouteName, route: RouteDefinition) =>
+  route.path.includes('{id}') && !SHARED_RESOURCES.has(name);
+
+/** The route's success status: the one 2xx its entry declares (or `SUCCESS` names). */
+function successStatus(name: RouteName, route: RouteDefinition): number {
+  const chosen = SUCCESS[name];
+  if (chosen) return chosen;
   const statuses = Object.keys(route.responses)
     .map(Number)
     .filter((s) => s >= 200 && s < 300);
@@ -92,12 +168,13 @@ function successStatus(route: RouteDefinition): number {
 }
 
 /** The status the contract promises to `caller` on `route`. */
-function expected(route: RouteDefinition, caller: Caller): number {
-  if (route.auth === 'public') return successStatus(route);
+function expected(name: RouteName, route: RouteDefinition, caller: Caller): number {
+  if (route.auth === 'public') return successStatus(name, route);
   if (caller === 'anonymous') return 401;
-  if (route.auth === 'admin') return caller === 'admin' ? successStatus(route) : 403;
-  if (caller === 'user') return successStatus(route);
-  return ownsResource(route) ? 404 : successStatus(route);
+  if (route.auth === 'admin') return caller === 'admin' ? successStatus(name, route) : 403;
+  if (caller === 'user') return successStatus(name, route);
+  if (caller === 'admin' && ADMIN_SEES_ALL.has(name)) return successStatus(name, route);
+  return ownsResource(name, route) ? 404 : successStatus(name, route);
 }
 
 describe('roles matrix: every route × {anonymous, user, admin, other user}', () => {
@@ -119,13 +196,13 @@ describe('roles matrix: every route × {anonymous, user, admin, other user}', ()
         ['other user', other],
       ];
       for (const [caller, user] of callers) {
-        const cell = await fixtures[name]({ owner, caller: user });
+        const cell = await fixtures[name]({ owner, caller: user, as: caller });
         const token = cell.token ?? user?.token;
         const response = await api.request(route.method, cell.path, {
           ...(token ? { token } : {}),
           ...(cell.body !== undefined ? { body: cell.body } : {}),
         });
-        const want = expected(route, caller);
+        const want = expected(name, route, caller);
         const label = `${caller} → ${route.method} ${cell.path}: ${response.status} ${response.text.slice(0, 120)}`;
         expect(response.status, label).toBe(want);
       }
