@@ -35,6 +35,20 @@ export const queues = {
     maxReceiveCount: 5,
     dlqRetentionSeconds: 1_209_600,
   },
+  /**
+   * Order e-mails (functions/workers/email.ts): `order.created` and `order.status_changed`
+   * events, sent through SES once per event (`sent_emails`).
+   */
+  email: {
+    name: 'email',
+    worker: 'workers/email',
+    workerTimeoutSeconds: 30,
+    visibilityTimeoutSeconds: 180,
+    batchSize: 10,
+    maxBatchingWindowSeconds: 1,
+    maxReceiveCount: 5,
+    dlqRetentionSeconds: 1_209_600,
+  },
 } satisfies Record<string, QueueDefinition>;
 
 export type QueueName = keyof typeof queues;
