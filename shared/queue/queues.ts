@@ -22,6 +22,11 @@ export interface QueueDefinition {
   maxReceiveCount: number;
   /** How long the DLQ keeps messages, in seconds (14 days, the SQS maximum). */
   dlqRetentionSeconds: number;
+  /**
+   * The worker sends e-mail: CDK grants it `ses:SendEmail` on the stage's SES identity (and
+   * nothing else of SES) and sets its sender, `MAIL_FROM`.
+   */
+  sendsEmail?: true;
 }
 
 export const queues = {
@@ -48,6 +53,7 @@ export const queues = {
     maxBatchingWindowSeconds: 1,
     maxReceiveCount: 5,
     dlqRetentionSeconds: 1_209_600,
+    sendsEmail: true,
   },
 } satisfies Record<string, QueueDefinition>;
 
