@@ -178,8 +178,9 @@ async function main(): Promise<void> {
   Object.assign(env, queues.env);
   const mail = await step(
     () =>
-      startLocalMail({ port: sesPort }).catch((error: NodeJS.ErrnoException) =>
-        Promise.reject(error.code === 'EADDRINUSE' ? new StartupError(error.message) : error),
+      startLocalMail({ port: sesPort, from: process.env.MAIL_FROM }).catch(
+        (error: NodeJS.ErrnoException) =>
+          Promise.reject(error.code === 'EADDRINUSE' ? new StartupError(error.message) : error),
       ),
     (started) => started.stop(),
   );

@@ -63,7 +63,7 @@ async function listen(start: StartServer, port: number): Promise<Server> {
  * (`MAIL_FROM`). Errors: the port is taken (`code` `EADDRINUSE`).
  */
 export async function startLocalMail(
-  options: { port?: number; from?: string } = {},
+  options: { port?: number; from?: string | undefined } = {},
 ): Promise<LocalMail> {
   const start = await emulator();
   let server = await listen(start, options.port ?? 0);
