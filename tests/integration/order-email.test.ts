@@ -286,6 +286,34 @@ describe('order e-mails through the outbox, SQS, the worker and SES', () => {
     }
   });
 
+  it('a delivery while another worker holds the claim fails (retried later); a claim left by a dead worker runs out, then one e-mail', async () => {
+    const event = orderEvent();
+    // What a worker that claimed the event and died before calling SES leaves behind.
+    await getSql()`
+      INSERT INTO sent_emails (event_id, claimed_until) VALUES (${event.event_id}, now() + interval '60 seconds')`;
+    const processing = orderEvent({ type: 'order.status_changed', status: 'processing' });
+    expect(
+      await invokeWorker([
+        record('held', JSON.stringify(event)),
+        record('skip', JSON.stringify(processing)),
+      ]),
+    ).toEqual({ batchItemFailures: [{ itemIdentifier: 'held' }] });
+    expect(await mailTo(event.payload.recipient.email)).toEqual([]);
+    expect(await sentRow(event.event_id)).toMatchObject({ state: 'sending', attempts: 1 });
+    // The lease runs out (moved into the past instead of waiting 60 s).
+    await getSql()`
+      UPDATE sent_emails SET claimed_until = now() - interval '1 second' WHERE event_id = ${event.event_id}`;
+    expect(await invokeWorker([record('again', JSON.stringify(event))])).toEqual({
+      batchItemFailures: [],
+    });
+    expect(await sentRow(event.event_id)).toMatchObject({
+      state: 'sent',
+      attempts: 2,
+      claimed: false,
+    });
+    expect(await mailTo(event.payload.recipient.email)).toHaveLength(1);
+  });
+
   it('SES down: the message fails and is retried, nothing is marked sent; SES back: sent once', async () => {
     const event = orderEvent();
     await mail.stop();
