@@ -19,6 +19,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { EmailIdentity, Identity } from 'aws-cdk-lib/aws-ses';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { StringParameter } from 'aws-cdk-lib/aws-ssm';
 import { Trigger } from 'aws-cdk-lib/triggers';
@@ -285,10 +286,25 @@ export class ApiStack extends Stack {
       });
     }
 
+    // The stage's SES identity (verified out of band: docs/operations.md § Order e-mails).
+    const { identity: mailIdentity } = stage.mail;
+    const emailIdentity = new EmailIdentity(this, 'MailIdentity', {
+      identity:
+        'email' in mailIdentity
+          ? Identity.email(mailIdentity.email)
+          : Identity.domain(mailIdentity.domain),
+    });
+    emailIdentity.applyRemovalPolicy(stage.removalPolicy);
+
     for (const definition of queueList) {
       const worker = makeFunction(definition.worker, databaseOnly, {
         timeout: Duration.seconds(definition.workerTimeoutSeconds),
       });
+      if (definition.sendsEmail) {
+        // SendEmail only (no SendRawEmail, templates or bulk), on the stage's identity only.
+        worker.addEnvironment('MAIL_FROM', stage.mail.from);
+        emailIdentity.grant(worker, 'ses:SendEmail');
+      }
       worker.addEventSource(
         new SqsEventSource(queues.get(definition.name as QueueName) as Queue, {
           batchSize: definition.batchSize,
@@ -379,5 +395,10 @@ export class ApiStack extends Stack {
     new CfnOutput(this, 'DatabaseAdminSecretArn', { value: database.adminSecret.secretArn });
     new CfnOutput(this, 'RedisSecretArn', { value: cache.secret.secretArn });
     new CfnOutput(this, 'MigrateFunctionName', { value: migrate.functionName });
+    new CfnOutput(this, 'MailIdentityName', {
+      description:
+        'The SES identity the order e-mails are sent from; verify it before they can go out',
+      value: emailIdentity.emailIdentityName,
+    });
   }
 }

@@ -10,6 +10,13 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
  */
 export type CacheMode = 'upstash' | 'elasticache';
 
+/**
+ * The stage's SES identity, which the stack creates (`EmailIdentity`): a domain (SES gives
+ * three DKIM CNAME records to publish) or a single address (SES e-mails it a verification
+ * link). Until it is verified, SES refuses to send from it.
+ */
+export type MailIdentity = { domain: string } | { email: string };
+
 /** What differs between stages. */
 export interface StageConfig {
   name: string;
@@ -74,6 +81,12 @@ export interface StageConfig {
     maxDataStorageGb: number;
     maxEcpuPerSecond: number;
   };
+  /** Order e-mails (functions/workers/email.ts), sent through SES. */
+  mail: {
+    identity: MailIdentity;
+    /** The sender (`MAIL_FROM`): the identity's address, or an address of its domain. */
+    from: string;
+  };
   /** Days between automatic rotations of the JWT signing keys. */
   signingKeyRotationDays: number;
   /** Where alarms are e-mailed (the SNS topic gets the subscription); none: topic only. */
@@ -114,6 +127,11 @@ export const stages: Record<string, StageConfig> = {
       connectionsAlarm: 60,
     },
     cache: { mode: 'upstash', bridgeTasks: 1, maxDataStorageGb: 1, maxEcpuPerSecond: 1000 },
+    // One address: verified by clicking the link SES sends it; no DNS needed for dev.
+    mail: {
+      identity: { email: 'orders-dev@notes-api.example.com' },
+      from: 'orders-dev@notes-api.example.com',
+    },
     signingKeyRotationDays: 30,
     serverErrorPercent: 5,
     p99LatencyMs: 2000,
@@ -141,6 +159,8 @@ export const stages: Record<string, StageConfig> = {
       connectionsAlarm: 600,
     },
     cache: { mode: 'elasticache', bridgeTasks: 2, maxDataStorageGb: 5, maxEcpuPerSecond: 5000 },
+    // The domain, signed with Easy DKIM (publish its three CNAME records).
+    mail: { identity: { domain: 'notes-api.example.com' }, from: 'orders@notes-api.example.com' },
     signingKeyRotationDays: 30,
     alarmEmail: 'oncall@notes-api.example.com',
     serverErrorPercent: 1,
@@ -151,7 +171,7 @@ export const stages: Record<string, StageConfig> = {
 /**
  * The stage named by `-c stage=<name>` (default `dev`), with an optional custom domain from
  * `-c domainName=… -c certificateArn=…`. Errors: unknown stage, a function timeout outside
- * 10–29 s, half a custom domain.
+ * 10–29 s, half a custom domain, a mail sender outside the stage's SES identity.
  */
 export function stageConfig(
   name: string | undefined,
@@ -162,6 +182,17 @@ export function stageConfig(
   const timeout = stage.timeout.toSeconds();
   if (timeout < 10 || timeout >= 30) {
     throw new Error(`Stage ${stage.name}: the function timeout must be 10–29 s, not ${timeout} s.`);
+  }
+  const { identity, from } = stage.mail;
+  const sender = from.toLowerCase();
+  if (
+    'email' in identity
+      ? sender !== identity.email.toLowerCase()
+      : !sender.endsWith(`@${identity.domain.toLowerCase()}`)
+  ) {
+    throw new Error(
+      `Stage ${stage.name}: the mail sender ${from} is not an address of its SES identity ${'email' in identity ? identity.email : identity.domain}.`,
+    );
   }
   const { domainName, certificateArn } = context;
   if (!domainName !== !certificateArn) {

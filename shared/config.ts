@@ -174,8 +174,18 @@ const Environment = z
     RATE_LIMITS: z._default(z.enum(['on', 'off']), 'on'),
     /** SQS URL of the audit queue. Unset: events stay in the outbox (local without SQS). */
     AUDIT_QUEUE_URL: z.optional(z.url()),
+    /** SQS URL of the e-mail queue. Unset: its events stay in the outbox. */
+    EMAIL_QUEUE_URL: z.optional(z.url()),
     /** SQS endpoint override (the local cloud's fauxqs); unset in AWS. */
     SQS_ENDPOINT: z.optional(z.url()),
+    /**
+     * The sender of the order e-mails (`From`), an address of the stage's verified SES
+     * identity (infra/stages.ts). Set on the e-mail worker only, which fails its message
+     * with a `ConfigError` without it.
+     */
+    MAIL_FROM: z.optional(z.email()),
+    /** SES endpoint override (the local cloud's `aws-ses-v2-local`); unset in AWS. */
+    SES_ENDPOINT: z.optional(z.url()),
     /** Longest the request path waits for SQS after commit, in ms; the relay does the rest. */
     OUTBOX_PUBLISH_TIMEOUT_MS: z._default(
       z.coerce.number().check(z.int(), z.gte(50), z.lte(10_000)),

@@ -1,7 +1,8 @@
 /**
  * `npm run dev`: the local cloud in one process — PostgreSQL (embedded, or DATABASE_URL),
  * migrated on start, Redis (a `redis-server` of its own, or REDIS_URL; without either it runs
- * with caching and rate limits off), SQS (fauxqs) with the workers, and the API Gateway
+ * with caching and rate limits off), SQS (fauxqs) with the workers, SES (aws-ses-v2-local on
+ * SES_PORT, 8005), and the API Gateway
  * emulation serving every route of the route table. Data is kept in `.local/` (or
  * `LOCAL_STATE_DIR`) between runs; `npm run dev -- --reset` starts clean.
  *
@@ -16,6 +17,7 @@ import { ConfigError, describeEnvironmentProblems, getConfig } from '../../share
 import { outboxRelay, retention } from '../../shared/queue/queues.js';
 import { startGateway } from './gateway.js';
 import { REDIS_SERVER_HINT } from './redis-server.js';
+import { DEFAULT_SES_PORT, startLocalMail } from './ses.js';
 import { startEventSourceMappings, startLocalQueues } from './sqs.js';
 import { localEnvironment, startLocalCache, startLocalDatabase } from './stack.js';
 import { KEYS_FILE, PG_DATA_DIR, readRunningStack, STACK_FILE, STATE_DIR } from './state.js';
@@ -98,16 +100,19 @@ function checkPortFree(port: number): Promise<void> {
 }
 
 /** The stack's own variables (the functions' ones are checked by `getConfig()`). */
-function readOwnEnvironment(): { port: number } {
+function readOwnEnvironment(): { port: number; sesPort: number } {
   const problems: Array<{ name: string; message: string }> = [];
-  const rawPort = process.env.PORT ?? '3000';
-  const port = /^\d{1,5}$/.test(rawPort) ? Number(rawPort) : Number.NaN;
-  if (!(port >= 0 && port <= 65535)) {
-    problems.push({
-      name: 'PORT',
-      message: 'must be a TCP port number, 0-65535 (0: any free port)',
-    });
-  }
+  const portOf = (name: string, fallback: number) => {
+    const raw = process.env[name] ?? String(fallback);
+    const value = /^\d{1,5}$/.test(raw) ? Number(raw) : Number.NaN;
+    if (!(value >= 0 && value <= 65535)) {
+      problems.push({ name, message: 'must be a TCP port number, 0-65535 (0: any free port)' });
+    }
+    return value;
+  };
+  const port = portOf('PORT', 3000);
+  // PORT=0 (any free port, as the tests run it): the emulator takes a free port too.
+  const sesPort = portOf('SES_PORT', port === 0 ? 0 : DEFAULT_SES_PORT);
   const databaseUrl = process.env.DATABASE_URL;
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     problems.push({ name: 'DATABASE_URL', message: 'must be a postgres:// or postgresql:// URL' });
@@ -117,12 +122,12 @@ function readOwnEnvironment(): { port: number } {
     problems.push({ name: 'REDIS_URL', message: 'must be a redis:// or rediss:// URL' });
   }
   if (problems.length) throw new StartupError(describeEnvironmentProblems(problems));
-  return { port };
+  return { port, sesPort };
 }
 
 async function main(): Promise<void> {
   const reset = process.argv.includes('--reset');
-  const { port } = readOwnEnvironment();
+  const { port, sesPort } = readOwnEnvironment();
 
   const running = readRunningStack();
   if (running) {
@@ -132,6 +137,15 @@ async function main(): Promise<void> {
   }
   // Before starting anything: a taken port fails in a moment, not after PostgreSQL started.
   if (port !== 0) await checkPortFree(port);
+  if (sesPort !== 0) {
+    await checkPortFree(sesPort).catch(() =>
+      Promise.reject(
+        new StartupError(
+          `SES_PORT ${sesPort} is already in use (another npm run dev, or another program). Pick another: SES_PORT=${sesPort + 1} npm run dev`,
+        ),
+      ),
+    );
+  }
   if (reset) {
     await rm(STATE_DIR, { recursive: true, force: true });
     console.log(`Reset: removed ${STATE_DIR} (database and signing key).`);
@@ -162,6 +176,15 @@ async function main(): Promise<void> {
     (started) => started.stop(),
   );
   Object.assign(env, queues.env);
+  const mail = await step(
+    () =>
+      startLocalMail({ port: sesPort, from: process.env.MAIL_FROM }).catch(
+        (error: NodeJS.ErrnoException) =>
+          Promise.reject(error.code === 'EADDRINUSE' ? new StartupError(error.message) : error),
+      ),
+    (started) => started.stop(),
+  );
+  Object.assign(env, mail.env);
   Object.assign(process.env, env);
   process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
   // The functions' configuration, checked now rather than at the first request.
@@ -195,6 +218,7 @@ Local stack is up (${database.embedded ? `embedded PostgreSQL in ${PG_DATA_DIR}`
   Health    ${base}/health
   JWKS      ${base}/.well-known/jwks.json
   SQS       ${queues.endpoint} (fauxqs; queues: ${Object.keys(queues.urls).join(', ')})
+  E-mail    ${mail.endpoint}   (aws-ses-v2-local: the sent mail; as JSON: ${mail.endpoint}/store; from ${mail.env.MAIL_FROM})
   Schedules ${outboxRelay.function} every ${outboxRelay.localIntervalSeconds} s, ${retention.function} every ${retention.localIntervalSeconds} s
   Redis     ${
     cache

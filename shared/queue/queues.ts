@@ -22,6 +22,11 @@ export interface QueueDefinition {
   maxReceiveCount: number;
   /** How long the DLQ keeps messages, in seconds (14 days, the SQS maximum). */
   dlqRetentionSeconds: number;
+  /**
+   * The worker sends e-mail: CDK grants it `ses:SendEmail` on the stage's SES identity (and
+   * nothing else of SES) and sets its sender, `MAIL_FROM`.
+   */
+  sendsEmail?: true;
 }
 
 export const queues = {
@@ -34,6 +39,21 @@ export const queues = {
     maxBatchingWindowSeconds: 1,
     maxReceiveCount: 5,
     dlqRetentionSeconds: 1_209_600,
+  },
+  /**
+   * Order e-mails (functions/workers/email.ts): `order.created` and `order.status_changed`
+   * events, sent through SES once per event (`sent_emails`).
+   */
+  email: {
+    name: 'email',
+    worker: 'workers/email',
+    workerTimeoutSeconds: 30,
+    visibilityTimeoutSeconds: 180,
+    batchSize: 10,
+    maxBatchingWindowSeconds: 1,
+    maxReceiveCount: 5,
+    dlqRetentionSeconds: 1_209_600,
+    sendsEmail: true,
   },
 } satisfies Record<string, QueueDefinition>;
 

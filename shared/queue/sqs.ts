@@ -64,5 +64,7 @@ export function queueUrl(queue: QueueName): string | null {
   switch (queue) {
     case 'audit':
       return config.AUDIT_QUEUE_URL ?? null;
+    case 'email':
+      return config.EMAIL_QUEUE_URL ?? null;
   }
 }

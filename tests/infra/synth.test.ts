@@ -6,7 +6,7 @@ import { ApiStack, logicalName } from '../../infra/api-stack.js';
 import { deployFunctions, functionFiles, powertoolsVersion } from '../../infra/functions.js';
 import { checkWithNag } from '../../infra/nag.js';
 import { metricsNamespace } from '../../infra/observability.js';
-import { stageConfig } from '../../infra/stages.js';
+import { stageConfig, stages } from '../../infra/stages.js';
 import type { RouteDefinition } from '../../shared/http/route.js';
 import { outboxRelay, queueList, retention } from '../../shared/queue/queues.js';
 import { fallbackRoute, routeList, routes } from '../../shared/routes/index.js';
@@ -54,6 +54,8 @@ interface Expected {
   publicKeys: boolean;
   tokenClaims: boolean;
   publishes: string[];
+  /** Sends e-mail: `ses:SendEmail` on the stage's identity, and `MAIL_FROM`. */
+  sendsEmail?: boolean;
 }
 
 /**
@@ -90,7 +92,10 @@ const expectations: [string, Expected][] = [
     r.function,
     expectedForRoute(r),
   ]),
-  ...queueList.map((q): [string, Expected] => [q.worker, DATABASE_ONLY]),
+  ...queueList.map((q): [string, Expected] => [
+    q.worker,
+    { ...DATABASE_ONLY, sendsEmail: q.sendsEmail === true },
+  ]),
   [outboxRelay.function, { ...DATABASE_ONLY, publishes: queueList.map((q) => q.name) }],
   [retention.function, DATABASE_ONLY],
 ];
@@ -433,6 +438,7 @@ describe.each(['dev', 'prod'])('CDK stack, stage %s', (stageName) => {
           ...(expected.publicKeys ? ['JWT_PUBLIC_KEYS_SECRET_ARN'] : []),
           ...(expected.redis ? ['REDIS_REST_SECRET_ARN'] : []),
           ...expected.publishes.map((q) => `${q.toUpperCase()}_QUEUE_URL`),
+          ...(expected.sendsEmail ? ['MAIL_FROM'] : []),
         ].sort(),
       );
     }
@@ -498,6 +504,52 @@ describe.each(['dev', 'prod'])('CDK stack, stage %s', (stageName) => {
         FunctionResponseTypes: ['ReportBatchItemFailures'],
       });
     }
+  });
+
+  it('lets the e-mail worker alone send e-mail: ses:SendEmail only, on the stage’s SES identity only', () => {
+    const identities = ofType('AWS::SES::EmailIdentity');
+    expect(identities).toHaveLength(1);
+    const [[identityId, identity]] = identities as [[string, Resource]];
+    const { mail } = stage;
+    expect(identity.Properties.EmailIdentity).toBe(
+      'email' in mail.identity ? mail.identity.email : mail.identity.domain,
+    );
+    expect(identity.DeletionPolicy).toBe(stageName === 'prod' ? 'Retain' : 'Delete');
+    const senders = queueList.filter((q) => q.sendsEmail).map((q) => q.worker);
+    expect(senders).toEqual(['workers/email']);
+    // Every statement of every policy that names an SES action.
+    const sesStatements = ofType('AWS::IAM::Policy').flatMap(([, p]) =>
+      (p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[])
+        .filter((st) => [st.Action].flat().some((a) => a.startsWith('ses:')))
+        .map((st) => ({ st, roles: p.Properties.Roles.map(targetId) as string[] })),
+    );
+    expect(sesStatements).toHaveLength(1);
+    const [{ st, roles }] = sesStatements as [(typeof sesStatements)[number]];
+    expect(roles).toEqual([roleOf('workers/email')]);
+    expect(st.Action).toBe('ses:SendEmail');
+    expect(st.Resource).toEqual({
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':ses:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          ':identity/',
+          { Ref: identityId },
+        ],
+      ],
+    });
+    // No resource policy or other grant hands out SES either.
+    expect(json(template.toJSON()).match(/"ses:/g)).toHaveLength(1);
+    const variables = (resources[functionId('workers/email')] as Resource).Properties.Environment
+      .Variables;
+    expect(variables.MAIL_FROM).toBe(mail.from);
+    // Its queue and DLQ come from the shared definitions, like every queue's.
+    expect(queueId('EmailQueue')).toBeTruthy();
+    expect(queueId('EmailDlq')).toBeTruthy();
   });
 
   it('runs the outbox relay and the retention purge on their schedules', () => {
@@ -649,6 +701,7 @@ describe.each(['dev', 'prod'])('CDK stack, stage %s', (stageName) => {
       'DatabaseAdminSecretArn',
       'RedisSecretArn',
       'MigrateFunctionName',
+      'MailIdentityName',
     ]) {
       expect(outputs, name).toContain(name);
     }
@@ -693,6 +746,32 @@ describe('stage configuration', () => {
     expect(Object.keys(template.toJSON().Outputs)).toContain('ApiDomainTarget');
     expect(() => stageConfig('prod', { domainName: 'api.example.com' })).toThrow(/both/);
     expect(() => stageConfig('qa')).toThrow(/Unknown stage/);
+  });
+
+  it('refuses a mail sender outside the stage’s SES identity', () => {
+    const dev = stages.dev as (typeof stages)[string];
+    try {
+      stages.qa = {
+        ...dev,
+        name: 'qa',
+        mail: { identity: { domain: 'shop.test' }, from: 'a@b.test' },
+      };
+      expect(() => stageConfig('qa')).toThrow(/not an address of its SES identity shop\.test/);
+      stages.qa = {
+        ...dev,
+        name: 'qa',
+        mail: { identity: { domain: 'shop.test' }, from: 'Orders@Shop.test' },
+      };
+      expect(stageConfig('qa').mail.from).toBe('Orders@Shop.test');
+      stages.qa = {
+        ...dev,
+        name: 'qa',
+        mail: { identity: { email: 'a@shop.test' }, from: 'b@shop.test' },
+      };
+      expect(() => stageConfig('qa')).toThrow(/not an address/);
+    } finally {
+      delete stages.qa;
+    }
   });
 });
 

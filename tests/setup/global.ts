@@ -1,5 +1,6 @@
 import type { TestProject } from 'vitest/node';
 import { hasRedisServer, REDIS_SERVER_HINT } from '../../infra/local/redis-server.js';
+import { type LocalMail, startLocalMail } from '../../infra/local/ses.js';
 import {
   type LocalCache,
   type LocalDatabase,
@@ -21,7 +22,8 @@ export const REDIS_MISSING_MESSAGE = `The tests need Redis, and redis-server is 
 /**
  * Starts the test dependencies once per run: an embedded PostgreSQL in a temporary folder (or
  * a fresh database on the server of `DATABASE_URL`), migrated; a `redis-server` on a free
- * port (or `REDIS_URL`) behind the Upstash REST bridge; and a fresh signing key set.
+ * port (or `REDIS_URL`) behind the Upstash REST bridge; the SES emulator on a free port (the
+ * mail the functions send, readable at `SES_ENDPOINT`/store); and a fresh signing key set.
  *
  * Checks first what it cannot do without: with neither `REDIS_URL` nor `redis-server` (or a
  * malformed URL), it prints one message (`REDIS_MISSING_MESSAGE`) and exits 1 before starting
@@ -50,7 +52,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   if (!REDIS_URL && !hasRedisServer()) fail(REDIS_MISSING_MESSAGE);
   let database: LocalDatabase | undefined;
   let cache: LocalCache | null = null;
+  let mail: LocalMail | undefined;
   const teardown = async () => {
+    await mail?.stop();
     await cache?.stop();
     await database?.stop();
   };
@@ -58,6 +62,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     database = await startLocalDatabase({ databaseUrl: DATABASE_URL, fresh: true });
     cache = await startLocalCache({ redisUrl: REDIS_URL });
     if (!cache) throw new Error(REDIS_MISSING_MESSAGE); // redis-server vanished meanwhile
+    mail = await startLocalMail();
     const env = await localEnvironment({
       databaseUrl: database.url,
       issuer: 'http://localhost.test',
@@ -66,7 +71,15 @@ export default async function setup(project: TestProject): Promise<() => Promise
     // Suites about limits turn them on for themselves (tests/e2e/rate-limits.test.ts).
     // A generous Redis timeout: on a loaded 2-core CI machine 50 ms can pass without an
     // outage, and a spurious bypass would make cache assertions flaky.
-    project.provide('functionEnv', { ...env, RATE_LIMITS: 'off', REDIS_TIMEOUT_MS: '1000' });
+    project.provide('functionEnv', {
+      ...env,
+      // The functions' sender and SES; a suite that sends also sets the dummy credentials
+      // (`mail.env`, or fauxqs's `queues.env`), as no other suite's environment has them.
+      SES_ENDPOINT: mail.endpoint,
+      MAIL_FROM: mail.env.MAIL_FROM as string,
+      RATE_LIMITS: 'off',
+      REDIS_TIMEOUT_MS: '1000',
+    });
   } catch (error) {
     await teardown().catch(() => {});
     const detail = error instanceof Error ? error.message : String(error);

@@ -34,6 +34,7 @@ describe('function bundles load the AWS SDK only on first use', () => {
     ['auth/login', ['@aws-sdk/client-secrets-manager']],
     ['workers/outbox-relay', ['@aws-sdk/client-sqs']],
     ['workers/audit', []],
+    ['workers/email', ['@aws-sdk/client-sesv2']],
   ])(
     '%s imports SDK clients only dynamically, and bundles no credential chain',
     async (file, lazy) => {
