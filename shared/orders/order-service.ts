@@ -25,6 +25,7 @@ import {
 } from '../keyset-cursor.js';
 import { addToOutbox, publishNow } from '../queue/outbox.js';
 import * as customers from './customer-repository.js';
+import type { OrderEmailEventType, OrderEmailPayload } from './email-message.js';
 import * as repository from './order-repository.js';
 import { lockProducts } from './product-repository.js';
 import type { CreateOrderBody, ListOrdersQuery, Order, OrderDetail, OrderPage } from './schemas.js';
@@ -98,30 +99,27 @@ const cacheScope = (orderId: string) => `order:${orderId.toLowerCase()}`;
 function emailEvent(
   order: OrderDetail,
   customer: { email: string; name: string },
-  type: 'order.created' | 'order.status_changed',
+  type: OrderEmailEventType,
   previous: OrderStatus | null,
   reason: string | null,
 ) {
-  return {
-    queue: 'email' as const,
-    type,
-    payload: {
-      order_id: order.id,
-      status: order.status,
-      previous_status: previous,
-      reason,
-      recipient: { email: customer.email, name: customer.name },
-      currency: order.currency,
-      total: order.total,
-      items: order.items.map((item) => ({
-        sku: item.sku,
-        product_name: item.product_name,
-        quantity: item.quantity,
-        unit_price: item.unit_price,
-        line_total: item.line_total,
-      })),
-    },
+  const payload: OrderEmailPayload = {
+    order_id: order.id,
+    status: order.status,
+    previous_status: previous,
+    reason,
+    recipient: { email: customer.email, name: customer.name },
+    currency: order.currency,
+    total: order.total,
+    items: order.items.map((item) => ({
+      sku: item.sku,
+      product_name: item.product_name,
+      quantity: item.quantity,
+      unit_price: item.unit_price,
+      line_total: item.line_total,
+    })),
   };
+  return { queue: 'email' as const, type, payload };
 }
 
 /**
