@@ -134,8 +134,11 @@ export function createHandler<R extends RouteDefinition>(
   options: HandlerOptions = {},
 ): HttpHandler {
   const needs = stackNeeds(route);
-  if (route.idempotency && route.auth === 'public') {
-    throw new Error(`${route.method} ${route.path}: idempotency keys are per caller, not public`);
+  if (route.idempotency && (route.auth === 'public' || !route.database || route.method === 'GET')) {
+    // Keys belong to a caller, live in PostgreSQL, and guard writes.
+    throw new Error(
+      `${route.method} ${route.path}: idempotency keys need an authenticated write route that uses the database`,
+    );
   }
   const parts: Middleware[] = [
     // First, so that its `after`/`onError` (publish) run last, after `requestContext`'s.

@@ -59,7 +59,8 @@ export interface RouteDefinition {
   /**
    * The route honours the `Idempotency-Key` request header (API.md § Idempotency keys;
    * `middleware/idempotency.ts`): its handler passes `input.idempotency?.hooks(render)` to
-   * the service's write transaction. Only on `user` and `admin` routes (keys are per caller).
+   * the service's write transaction. Only on `user` and `admin` routes (keys are per caller)
+   * that use the database and are not GET (`createHandler` refuses others).
    */
   idempotency?: boolean;
   /** Response headers worth documenting, by name → description. */

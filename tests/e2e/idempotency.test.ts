@@ -346,12 +346,16 @@ describe('Idempotency-Key with test-only handlers (same stack, same database)', 
     expect(await stored(id)).toBe(2);
   });
 
-  it('refuses to build an idempotent public route', () => {
-    const route = defineRoute({
-      ...inventoryRoutes.inventoryUpdate,
-      auth: 'public',
-      function: 'test/public',
-    });
-    expect(() => createHandler(route, async () => ({ status: 201 as const }))).toThrow(/public/);
+  it('refuses to build an idempotent route that is public, has no database or is a GET', () => {
+    const base = inventoryRoutes.inventoryUpdate;
+    for (const route of [
+      defineRoute({ ...base, auth: 'public', function: 'test/public' }),
+      defineRoute({ ...base, database: false, function: 'test/no-database' }),
+      defineRoute({ ...base, method: 'GET', function: 'test/get' }),
+    ]) {
+      expect(() => createHandler(route, async () => ({ status: 201 as const }))).toThrow(
+        /idempotency keys need/,
+      );
+    }
   });
 });
