@@ -123,8 +123,11 @@ const SAFE_METHODS = new Set(['GET', 'HEAD']);
  * the request's metrics) → tracing (sampled invocations) → database deadline (database
  * routes) → security headers → problem details → header normalisation → per-IP limit → authentication → route limit → the Redis round trip
  * (the three above share one; on GET it overlaps the handler) → body → validation →
- * idempotency keys (routes with `idempotency: true`) → conditional request → `handle`. The reply becomes the response (JSON unless a raw media
- * type; `Cache-Control: no-store` unless given); thrown errors become problem+json.
+ * idempotency keys (routes with `idempotency: true`) → conditional request → `handle`. The
+ * reply becomes the response (JSON unless a raw media type; `Cache-Control: no-store` unless
+ * given); thrown errors become problem+json. A keyed request on an idempotent route runs the
+ * handler under its key (`IdempotencyState.run`): a recorded answer instead, or the call.
+ * Errors: an idempotent route that is public, uses no database or is a GET (at build time).
  */
 export function createHandler<R extends RouteDefinition>(
   route: R,
