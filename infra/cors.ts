@@ -12,7 +12,7 @@ export const corsPolicy = {
   /** `Access-Control-Allow-Methods`; `*` is CDK's `CorsHttpMethod.ANY`. */
   allowMethods: ['*'],
   /** `Access-Control-Allow-Headers`: request headers a browser may send cross-origin. */
-  allowHeaders: ['authorization', 'content-type', 'if-match', 'x-request-id'],
+  allowHeaders: ['authorization', 'content-type', 'if-match', 'idempotency-key', 'x-request-id'],
   /** `Access-Control-Expose-Headers`: response headers a page's script may read. */
   exposeHeaders: [
     'etag',
@@ -24,6 +24,7 @@ export const corsPolicy = {
     'ratelimit-remaining',
     'ratelimit-reset',
     'ratelimit-policy',
+    'idempotent-replayed',
   ],
   /** `Access-Control-Max-Age` in seconds: browsers cache a preflight answer for 1 hour. */
   maxAgeSeconds: 3600,

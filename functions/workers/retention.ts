@@ -1,5 +1,6 @@
 import type { Context } from 'aws-lambda';
 import { purgeEndedRefreshTokens } from '../../shared/auth/refresh-tokens.js';
+import { purgeExpiredIdempotencyKeys } from '../../shared/db/idempotency-keys.js';
 import { logger } from '../../shared/logger.js';
 import { purgePublishedOutbox } from '../../shared/queue/outbox.js';
 import { retention } from '../../shared/queue/queues.js';
@@ -12,6 +13,7 @@ import { retention } from '../../shared/queue/queues.js';
 export const purges: Record<string, (limit: number) => Promise<number>> = {
   outbox: purgePublishedOutbox,
   refresh_tokens: purgeEndedRefreshTokens,
+  idempotency_keys: purgeExpiredIdempotencyKeys,
 };
 
 /**

@@ -7,6 +7,7 @@ import {
   type ZodOpenApiPathsObject,
   type ZodOpenApiResponseObject,
 } from 'zod-openapi';
+import { IDEMPOTENCY_KEY_MAX_LENGTH, IDEMPOTENT_REPLAYED_HEADER } from '../http/idempotency-key.js';
 import { MAX_BODY_BYTES } from '../http/middleware/body.js';
 import type { RouteDefinition } from '../http/route.js';
 import { Problem } from '../http/schemas.js';
@@ -53,6 +54,8 @@ export function errorStatuses(route: RouteDefinition): number[] {
   if (route.auth !== 'public') statuses.add(401);
   if (route.auth === 'admin') statuses.add(403);
   if (route.rateLimit) statuses.add(429);
+  // A malformed key (400), a key in progress (409), a key reused with another request (422).
+  if (route.idempotency) for (const s of [400, 409, 422]) statuses.add(s);
   if (route.database || route.rateLimit?.failMode === 'closed') statuses.add(503);
   for (const status of route.errors ?? []) statuses.add(status);
   statuses.add(500);
@@ -72,6 +75,10 @@ function problemExample(route: RouteDefinition, status: number): Problem {
   };
   if (status === 400 && !request.body && !request.form) {
     example.detail = 'The cursor is malformed. Use next_cursor from a previous page.';
+  }
+  if (status === 409 && route.idempotency && !route.errors?.includes(409)) {
+    example.detail =
+      'A request with this Idempotency-Key is still in progress. Retry once it has finished.';
   }
   if (status === 401 && route.auth === 'public') {
     example.detail = 'Incorrect e-mail or password.';
@@ -138,6 +145,41 @@ function headerParameters(schema: $ZodType | undefined): $ZodType[] {
   });
 }
 
+/**
+ * The `Idempotency-Key` header parameter of an idempotent route (API.md § Idempotency keys):
+ * optional, 1–255 printable ASCII characters, else 400.
+ */
+const IdempotencyKeyParameter = z
+  .optional(
+    z
+      .string()
+      .check(z.minLength(1), z.maxLength(IDEMPOTENCY_KEY_MAX_LENGTH), z.regex(/^[\x20-\x7E]+$/)),
+  )
+  .register(z.globalRegistry, {
+    param: { name: 'Idempotency-Key', in: 'header' },
+    description:
+      'Optional (draft-ietf-httpapi-idempotency-key-header). A key of your choice, 1–255 ' +
+      'printable ASCII characters (U+0020–U+007E; else 400), e.g. a UUID, new for each new ' +
+      'request. Keys are scoped to the caller and the route and kept at least 24 hours. The ' +
+      'same key with the same request (method, path, body; key order and whitespace do not ' +
+      'matter) once the first has finished: the first response again, with ' +
+      '`Idempotent-Replayed: true`, and no second write. The same key with a different body: ' +
+      '422 (code `idempotency_key_reused`). While the first request with the key is still in ' +
+      'progress: 409. Only requests that reached the ' +
+      'write are recorded (their 2xx, or a 409/422 of a business rule); a refused request ' +
+      '(authentication, validation, limits) or a 5xx leaves no record, so the key can be ' +
+      'retried.',
+    example: '8e03978e-40d5-43e8-bc93-6894a57f9324',
+  });
+
+/** The `Idempotent-Replayed` response header of an idempotent route's replayed responses. */
+const IDEMPOTENT_REPLAYED = {
+  description:
+    '`true` when this is the stored response of an earlier request with the same ' +
+    '`Idempotency-Key` (the write did not happen again); absent otherwise.',
+  schema: { type: 'string' as const, enum: ['true'] },
+};
+
 type Headers = NonNullable<ZodOpenApiResponseObject['headers']>;
 
 /** Headers of an error response: `Retry-After` on 429 and 503, the challenge on 401. */
@@ -172,6 +214,9 @@ function operation(name: string, route: RouteDefinition): ZodOpenApiOperationObj
     const success = Number(status) < 300;
     const headers = {
       ...(success ? limitHeaders : errorHeaders(route, Number(status))),
+      ...(route.idempotency && (success || status === '409' || status === '422')
+        ? { [IDEMPOTENT_REPLAYED_HEADER]: IDEMPOTENT_REPLAYED }
+        : {}),
       ...Object.fromEntries(
         Object.entries(success ? (route.responseHeaders ?? {}) : {}).map(([header, text]) => [
           header,
@@ -190,10 +235,14 @@ function operation(name: string, route: RouteDefinition): ZodOpenApiOperationObj
     };
   }
   for (const status of errorStatuses(route)) {
-    const headers = errorHeaders(route, status);
+    const replayable = route.idempotency && (status === 409 || status === 422);
+    const headers = {
+      ...errorHeaders(route, status),
+      ...(replayable ? { [IDEMPOTENT_REPLAYED_HEADER]: IDEMPOTENT_REPLAYED } : {}),
+    };
     responses[String(status)] ??= {
       description: STATUS_CODES[status] ?? String(status),
-      ...(headers ? { headers } : {}),
+      ...(Object.keys(headers).length ? { headers } : {}),
       content: {
         'application/problem+json': { schema: Problem, example: problemExample(route, status) },
       },
@@ -202,7 +251,10 @@ function operation(name: string, route: RouteDefinition): ZodOpenApiOperationObj
   const content: Record<string, { schema: $ZodType }> = {};
   if (request.body) content['application/json'] = { schema: request.body };
   if (request.form) content['application/x-www-form-urlencoded'] = { schema: request.form };
-  const parameters = headerParameters(request.headers);
+  const parameters = [
+    ...headerParameters(request.headers),
+    ...(route.idempotency ? [IdempotencyKeyParameter] : []),
+  ];
   return {
     operationId: name,
     summary: route.summary,
@@ -235,7 +287,8 @@ function operation(name: string, route: RouteDefinition): ZodOpenApiOperationObj
  * zod-openapi, as strict as the server: every status a route can answer (problem+json with
  * an example each; 503 with `Retry-After` where the database is used; 429 with `Retry-After`
  * and the `RateLimit-*` headers, which success responses carry too), header parameters such
- * as `If-Match`, and one relative server (`/`, the host serving the document). Non-public
+ * as `If-Match` and, on idempotent routes, `Idempotency-Key` (with the `Idempotent-Replayed`
+ * response header and the 400/409/422 of keys), and one relative server (`/`, the host serving the document). Non-public
  * routes accept a bearer token or the OAuth 2.0 password flow whose token URL is the login
  * route and whose refresh URL is the refresh route, so Swagger UI's Authorize button works.
  */

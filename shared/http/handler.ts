@@ -5,12 +5,14 @@ import httpSecurityHeaders from '@middy/http-security-headers';
 import type { Context } from 'aws-lambda';
 import type * as core from 'zod/v4/core';
 import type { Principal } from '../auth/tokens.js';
+import type { TransactionHooks } from '../db/transaction-hooks.js';
 import { getMetrics } from '../observability.js';
 import { useEnglishMessages } from '../zod-english.js';
 import { authentication } from './middleware/authentication.js';
 import { body } from './middleware/body.js';
 import { conditionalRequest } from './middleware/conditional-request.js';
 import { requestDeadline } from './middleware/deadline.js';
+import { idempotency } from './middleware/idempotency.js';
 import { ipLimit, sourceIpOf } from './middleware/ip-limit.js';
 import { problemDetails } from './middleware/problem-details.js';
 import { redisRoundTrip } from './middleware/redis-round-trip.js';
@@ -20,6 +22,7 @@ import { tracing } from './middleware/tracing.js';
 import type { HttpEvent, HttpResult, Middleware, StackContext } from './middleware/types.js';
 import { validation } from './middleware/validation.js';
 import { stackNeeds } from './needs.js';
+import { toResult } from './reply.js';
 import type { RawResponse, RouteDefinition } from './route.js';
 
 // zod's messages in English, as classic zod gave them: in field errors and in logs.
@@ -43,10 +46,33 @@ export interface RequestInput<R extends RouteDefinition> {
   principal: R['auth'] extends 'public' ? Principal | undefined : Principal;
   /** The versions `If-Match` accepts (null: absent or `*`), on routes that declare it. */
   ifMatch: number[] | null;
+  /**
+   * On a route with `idempotency: true`, when the request carries a valid `Idempotency-Key`
+   * that has no record yet: the hooks to pass to the service's write transaction. Else
+   * undefined (no key, or not an idempotent route).
+   */
+  idempotency: R['idempotency'] extends true ? IdempotencyInput<R> | undefined : undefined;
   requestId: string;
   /** The client's IP as API Gateway saw it (`requestContext.http.sourceIp`). */
   sourceIp: string;
   event: HttpEvent;
+}
+
+/**
+ * An idempotency key for the handler of an idempotent route (API.md § Idempotency keys;
+ * `middleware/idempotency.ts`).
+ */
+export interface IdempotencyInput<R extends RouteDefinition> {
+  /** The `Idempotency-Key` as sent (1–255 printable ASCII characters). */
+  key: string;
+  /**
+   * The hooks the handler passes to its service's write transaction (`TransactionHooks`, run
+   * by `withTransactionHooks`). `begin` locks the key (another request with it in progress:
+   * 409) and checks it has no record (one committed meanwhile: that answer, a replay or a 422);
+   * `commit` stores `render(result)` as the response to replay, in the write's transaction.
+   * `render` must build the reply the handler then returns for that result.
+   */
+  hooks<T>(render: (result: T) => Reply<R>): TransactionHooks<T>;
 }
 
 /** The body a declared response takes: the schema's input for JSON, text for raw media. */
@@ -85,6 +111,7 @@ declare const STACK_NEEDS_REDIS_ROUND_TRIP: boolean | undefined;
 declare const STACK_NEEDS_BODY: boolean | undefined;
 declare const STACK_NEEDS_VALIDATION: boolean | undefined;
 declare const STACK_NEEDS_CONDITIONAL_REQUEST: boolean | undefined;
+declare const STACK_NEEDS_IDEMPOTENCY: boolean | undefined;
 
 /** Safe methods change nothing (RFC 9110 §9.2.1): their Redis checks overlap the handler. */
 const SAFE_METHODS = new Set(['GET', 'HEAD']);
@@ -96,8 +123,11 @@ const SAFE_METHODS = new Set(['GET', 'HEAD']);
  * the request's metrics) → tracing (sampled invocations) → database deadline (database
  * routes) → security headers → problem details → header normalisation → per-IP limit → authentication → route limit → the Redis round trip
  * (the three above share one; on GET it overlaps the handler) → body → validation →
- * conditional request → `handle`. The reply becomes the response (JSON unless a raw media
- * type; `Cache-Control: no-store` unless given); thrown errors become problem+json.
+ * idempotency keys (routes with `idempotency: true`) → conditional request → `handle`. The
+ * reply becomes the response (JSON unless a raw media type; `Cache-Control: no-store` unless
+ * given); thrown errors become problem+json. A keyed request on an idempotent route runs the
+ * handler under its key (`IdempotencyState.run`): a recorded answer instead, or the call.
+ * Errors: an idempotent route that is public, uses no database or is a GET (at build time).
  */
 export function createHandler<R extends RouteDefinition>(
   route: R,
@@ -107,6 +137,12 @@ export function createHandler<R extends RouteDefinition>(
   options: HandlerOptions = {},
 ): HttpHandler {
   const needs = stackNeeds(route);
+  if (route.idempotency && (route.auth === 'public' || !route.database || route.method === 'GET')) {
+    // Keys belong to a caller, live in PostgreSQL, and guard writes.
+    throw new Error(
+      `${route.method} ${route.path}: idempotency keys need an authenticated write route that uses the database`,
+    );
+  }
   const parts: Middleware[] = [
     // First, so that its `after`/`onError` (publish) run last, after `requestContext`'s.
     logMetrics(getMetrics(), { captureColdStartMetric: true }) as Middleware,
@@ -154,6 +190,9 @@ export function createHandler<R extends RouteDefinition>(
   if (typeof STACK_NEEDS_VALIDATION === 'boolean' ? STACK_NEEDS_VALIDATION : needs.validation) {
     parts.push(validation(route.request ?? {}));
   }
+  if (typeof STACK_NEEDS_IDEMPOTENCY === 'boolean' ? STACK_NEEDS_IDEMPOTENCY : needs.idempotency) {
+    parts.push(idempotency(`${route.method} ${route.path}`));
+  }
   if (
     typeof STACK_NEEDS_CONDITIONAL_REQUEST === 'boolean'
       ? STACK_NEEDS_CONDITIONAL_REQUEST
@@ -166,31 +205,21 @@ export function createHandler<R extends RouteDefinition>(
   return stack.handler(async (event, context) => {
     const state = context.requestState;
     const input = state.input ?? { path: undefined, query: undefined, body: undefined };
-    const reply = await (handle as (input: RequestInput<R>) => Promise<Reply<R>>)({
-      path: input.path as RequestInput<R>['path'],
-      query: input.query as RequestInput<R>['query'],
-      body: input.body as RequestInput<R>['body'],
-      principal: state.principal as RequestInput<R>['principal'],
-      ifMatch: state.ifMatch ?? null,
-      requestId: state.requestId,
-      sourceIp: sourceIpOf(event),
-      event,
-    });
-    return toResult(reply);
+    const call = async () =>
+      toResult(
+        await (handle as (input: RequestInput<R>) => Promise<Reply<R>>)({
+          path: input.path as RequestInput<R>['path'],
+          query: input.query as RequestInput<R>['query'],
+          body: input.body as RequestInput<R>['body'],
+          principal: state.principal as RequestInput<R>['principal'],
+          ifMatch: state.ifMatch ?? null,
+          idempotency: state.idempotency?.input as RequestInput<R>['idempotency'],
+          requestId: state.requestId,
+          sourceIp: sourceIpOf(event),
+          event,
+        }),
+      );
+    // A keyed request runs under its key: a stored answer instead, or the call, recorded.
+    return state.idempotency ? state.idempotency.run(call) : call();
   }) as unknown as HttpHandler;
-}
-
-/** The API Gateway result of a reply: JSON unless it has a `Content-Type` and a string body. */
-function toResult(reply: {
-  status: number;
-  body?: unknown;
-  headers?: Record<string, string>;
-}): HttpResult {
-  const headers: Record<string, string> = { 'Cache-Control': 'no-store', ...reply.headers };
-  if (reply.body === undefined) return { statusCode: reply.status, headers };
-  if (typeof reply.body === 'string' && headers['Content-Type']) {
-    return { statusCode: reply.status, headers, body: reply.body };
-  }
-  headers['Content-Type'] = 'application/json';
-  return { statusCode: reply.status, headers, body: JSON.stringify(reply.body) };
 }

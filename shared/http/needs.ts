@@ -18,6 +18,8 @@ export interface StackNeeds {
   validation: boolean;
   /** `middleware/conditional-request.ts`: routes that declare the `If-Match` header. */
   conditionalRequest: boolean;
+  /** `middleware/idempotency.ts`: routes that declare `idempotency: true`. */
+  idempotency: boolean;
 }
 
 /**
@@ -41,6 +43,7 @@ export function stackNeeds(route: RouteDefinition): StackNeeds {
       request.path || request.query || request.headers || request.body || request.form,
     ),
     conditionalRequest: Boolean(headers?.shape && 'if-match' in headers.shape),
+    idempotency: route.idempotency === true,
   };
 }
 
@@ -54,6 +57,7 @@ export const STACK_DEFINE_NAMES: Record<keyof StackNeeds, string> = {
   body: 'STACK_NEEDS_BODY',
   validation: 'STACK_NEEDS_VALIDATION',
   conditionalRequest: 'STACK_NEEDS_CONDITIONAL_REQUEST',
+  idempotency: 'STACK_NEEDS_IDEMPOTENCY',
 };
 
 /**

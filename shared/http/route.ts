@@ -56,6 +56,13 @@ export interface RouteDefinition {
   publishes?: QueueName[];
   /** Error statuses the route's own rules produce (auth, body, limit errors are implied). */
   errors?: number[];
+  /**
+   * The route honours the `Idempotency-Key` request header (API.md § Idempotency keys;
+   * `middleware/idempotency.ts`): its handler passes `input.idempotency?.hooks(render)` to
+   * the service's write transaction. Only on `user` and `admin` routes (keys are per caller)
+   * that use the database and are not GET (`createHandler` refuses others).
+   */
+  idempotency?: boolean;
   /** Response headers worth documenting, by name → description. */
   responseHeaders?: Record<string, string>;
 }

@@ -1,13 +1,16 @@
-import { getSql } from '../db/client.js';
+import { getSql, type Queryable } from '../db/client.js';
 import type { InventoryQuery, InventoryUpdateBody } from './schemas.js';
 
 /**
  * Inserts all items in ONE statement (`unnest` of three arrays), so they are stored all or
  * none; it has committed when the promise resolves. Timestamps travel as text and are cast
- * by PostgreSQL (a JS Date would drop microseconds).
+ * by PostgreSQL (a JS Date would drop microseconds). Runs on `sql`, the client or a caller's
+ * transaction.
  */
-export async function insertRecords(items: InventoryUpdateBody['items']): Promise<number> {
-  const sql = getSql();
+export async function insertRecords(
+  items: InventoryUpdateBody['items'],
+  sql: Queryable = getSql(),
+): Promise<number> {
   const result = await sql`
     INSERT INTO inventory_records (productid, quantity, "timestamp")
     SELECT * FROM unnest(

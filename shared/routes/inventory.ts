@@ -14,8 +14,10 @@ export const inventoryRoutes = {
     summary: 'Store 1–1000 inventory records, all or none',
     description:
       'One statement: either every item is stored or none is; committed before the 201. ' +
-      'Timestamps without an offset are UTC.',
+      'Timestamps without an offset are UTC. Send an `Idempotency-Key` to make a retry safe: ' +
+      'the batch is stored once, and a retry gets the first answer again.',
     tag: 'inventory',
+    idempotency: true,
     request: { body: InventoryUpdateBody },
     responses: { 201: null },
   }),

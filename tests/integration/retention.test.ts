@@ -15,6 +15,9 @@ const { purgePublishedOutbox, PUBLISHED_OUTBOX_RETENTION_DAYS } = await import(
 const { ENDED_REFRESH_TOKEN_RETENTION_DAYS, rotateRefreshToken, startRefreshFamily } = await import(
   '../../shared/auth/refresh-tokens.js'
 );
+const { IDEMPOTENCY_KEY_RETENTION_HOURS, purgeExpiredIdempotencyKeys } = await import(
+  '../../shared/db/idempotency-keys.js'
+);
 const { lambdaContext, loadHandler } = await import('../../infra/local/lambda.js');
 const sql = getSql();
 
@@ -24,7 +27,7 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  await sql`TRUNCATE outbox, refresh_tokens`;
+  await sql`TRUNCATE outbox, refresh_tokens, idempotency_keys`;
 });
 
 /** Outbox rows with a marker, created `createdDaysAgo`, published `publishedDaysAgo` (null: unsent). */
@@ -71,6 +74,24 @@ async function tokenRow(
             now() - make_interval(days => ${times.revokedDaysAgo ?? null}::int))`;
 }
 
+/** `count` idempotency key records named `<tag>-<n>`, created `createdHoursAgo`. */
+async function keyRecords(tag: string, count: number, createdHoursAgo: number): Promise<void> {
+  await sql`
+    INSERT INTO idempotency_keys
+      (scope, route, key, fingerprint, response_status, response_headers, created_at)
+    SELECT 'retention-user', 'POST /api/v1/inventory/update', ${tag} || '-' || g,
+           repeat('a', 64), 201, '{}', now() - make_interval(hours => ${createdHoursAgo})
+    FROM generate_series(1, ${count}) g`;
+}
+
+const keysLeft = async () =>
+  Object.fromEntries(
+    (
+      await sql<{ tag: string; n: number }[]>`
+        SELECT split_part(key, '-', 1) AS tag, count(*)::int AS n FROM idempotency_keys GROUP BY 1`
+    ).map((r) => [r.tag, r.n]),
+  );
+
 const tokensLeft = async () =>
   (await sql<{ tag: string }[]>`SELECT convert_from(token_hash, 'UTF8') AS tag FROM refresh_tokens`)
     .map((r) => r.tag)
@@ -84,7 +105,10 @@ describe('retention', () => {
     await outboxRows('unsent', 2, days + 30, null);
     await outboxRows('fresh', 1, 0, 0);
     const result = await purgeExpiredRows({ budgetMs: 10_000 });
-    expect(result).toEqual({ deleted: { outbox: 3, refresh_tokens: 0 }, complete: true });
+    expect(result).toEqual({
+      deleted: { outbox: 3, refresh_tokens: 0, idempotency_keys: 0 },
+      complete: true,
+    });
     expect(await outboxLeft()).toEqual({ recent: 2, unsent: 2, fresh: 1 });
   });
 
@@ -108,6 +132,22 @@ describe('retention', () => {
     ]);
   });
 
+  it('purges idempotency key records older than 24 hours, in bounded batches; keeps newer ones', async () => {
+    const hours = IDEMPOTENCY_KEY_RETENTION_HOURS;
+    expect(hours).toBe(24);
+    await keyRecords('old', 7, hours + 1);
+    await keyRecords('recent', 2, hours - 1);
+    await keyRecords('fresh', 1, 0);
+    expect(await purgeExpiredIdempotencyKeys(3)).toBe(3);
+    expect(await keysLeft()).toEqual({ old: 4, recent: 2, fresh: 1 });
+    const result = await purgeExpiredRows({ budgetMs: 10_000, batchSize: 2 });
+    expect(result).toEqual({
+      deleted: { outbox: 0, refresh_tokens: 0, idempotency_keys: 4 },
+      complete: true,
+    });
+    expect(await keysLeft()).toEqual({ recent: 2, fresh: 1 });
+  });
+
   it('after a purge, replaying a used token of a live family still revokes the family', async () => {
     const user = await newUser();
     const first = await startRefreshFamily(user);
@@ -128,7 +168,10 @@ describe('retention', () => {
     expect(await purgePublishedOutbox(10)).toBe(10);
     expect(await outboxLeft()).toEqual({ old: 15, recent: 1 });
     const result = await purgeExpiredRows({ budgetMs: 10_000, batchSize: 4 });
-    expect(result).toEqual({ deleted: { outbox: 15, refresh_tokens: 0 }, complete: true });
+    expect(result).toEqual({
+      deleted: { outbox: 15, refresh_tokens: 0, idempotency_keys: 0 },
+      complete: true,
+    });
     expect(await outboxLeft()).toEqual({ recent: 1 });
   });
 
@@ -136,7 +179,7 @@ describe('retention', () => {
     const days = PUBLISHED_OUTBOX_RETENTION_DAYS;
     await outboxRows('old', 5, days + 2, days + 1);
     expect(await purgeExpiredRows({ budgetMs: 0, batchSize: 2 })).toEqual({
-      deleted: { outbox: 0, refresh_tokens: 0 },
+      deleted: { outbox: 0, refresh_tokens: 0, idempotency_keys: 0 },
       complete: false,
     });
     expect(await purgeExpiredRows({ budgetMs: 10_000, batchSize: 2 })).toMatchObject({
@@ -155,7 +198,10 @@ describe('retention', () => {
     ]);
     expect(runs.reduce((sum, run) => sum + (run.deleted.outbox ?? 0), 0)).toBe(40);
     const again = await purgeExpiredRows({ budgetMs: 10_000, batchSize: 5 });
-    expect(again).toEqual({ deleted: { outbox: 0, refresh_tokens: 0 }, complete: true });
+    expect(again).toEqual({
+      deleted: { outbox: 0, refresh_tokens: 0, idempotency_keys: 0 },
+      complete: true,
+    });
     expect(await outboxLeft()).toEqual({ recent: 3 });
   });
 
@@ -166,6 +212,9 @@ describe('retention', () => {
     expect(event['detail-type']).toBe('Scheduled Event');
     const handler = await loadHandler('workers/retention');
     const result = await handler(event, lambdaContext('workers/retention', 10_000));
-    expect(result).toEqual({ deleted: { outbox: 2, refresh_tokens: 0 }, complete: true });
+    expect(result).toEqual({
+      deleted: { outbox: 2, refresh_tokens: 0, idempotency_keys: 0 },
+      complete: true,
+    });
   });
 });

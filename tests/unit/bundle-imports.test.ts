@@ -49,3 +49,19 @@ describe('function bundles load the AWS SDK only on first use', () => {
     },
   );
 });
+
+describe('function bundles hold the idempotency middleware only where the route declares it', () => {
+  it.each([
+    ['inventory/update', true],
+    ['inventory/query', false],
+    ['notes/create', false],
+    ['auth/login', false],
+  ])('%s bundles middleware/idempotency.ts: %s', async (file, expected) => {
+    const inputs = Object.keys((await bundleOf(file)).inputs);
+    expect(inputs.some((path) => path.endsWith('shared/http/middleware/idempotency.ts'))).toBe(
+      expected,
+    );
+    // The SQL of the key records comes only with it.
+    expect(inputs.some((path) => path.endsWith('shared/db/idempotency-keys.ts'))).toBe(expected);
+  });
+});

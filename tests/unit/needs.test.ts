@@ -34,6 +34,7 @@ function expectedNeeds(route: RouteDefinition): StackNeeds {
     body: request.body !== undefined || request.form !== undefined,
     validation: schemas.some((schema) => schema !== undefined),
     conditionalRequest: declaresHeader(request.headers, 'if-match'),
+    idempotency: route.idempotency === true,
   };
 }
 
@@ -83,6 +84,7 @@ describe('stackNeeds', () => {
       auth: fc.constantFrom('public', 'user', 'admin') as fc.Arbitrary<RouteDefinition['auth']>,
       database: fc.boolean(),
       rateLimit: fc.constantFrom(null, rateLimitPolicies.default, rateLimitPolicies.login),
+      idempotency: fc.constantFrom(undefined, false, true),
       request: fc.option(
         fc.record(
           {

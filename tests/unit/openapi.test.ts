@@ -129,6 +129,39 @@ describe('OpenAPI document: what the server does, for every route of the table',
     }
   });
 
+  it('declares the optional Idempotency-Key header, Idempotent-Replayed and 400/409/422 on exactly the idempotent routes', () => {
+    const idempotent = visible.filter((route) => route.idempotency);
+    expect(idempotent.map(label)).toContain('POST /api/v1/inventory/update');
+    for (const route of visible) {
+      const operation = operationOf(route);
+      const header = (operation.parameters ?? []).find(
+        (p: Json) => p.in === 'header' && p.name === 'Idempotency-Key',
+      );
+      if (!route.idempotency) {
+        expect(header, label(route)).toBeUndefined();
+        continue;
+      }
+      expect(header, label(route)).toBeDefined();
+      expect(header.required ?? false).toBe(false);
+      expect(header.schema).toMatchObject({ type: 'string', minLength: 1, maxLength: 255 });
+      const pattern = new RegExp(header.schema.pattern);
+      expect(pattern.test('8e03978e-40d5-43e8-bc93-6894a57f9324 ~')).toBe(true);
+      expect(pattern.test('clé')).toBe(false);
+      expect(pattern.test('tab\t')).toBe(false);
+      for (const status of ['400', '409', '422']) {
+        expect(operation.responses[status], `${label(route)} ${status}`).toBeDefined();
+      }
+      for (const [status, response] of Object.entries<Json>(operation.responses)) {
+        if (Number(status) < 300 || status === '409' || status === '422') {
+          expect(
+            response.headers?.['Idempotent-Replayed'],
+            `${label(route)} ${status}`,
+          ).toBeDefined();
+        }
+      }
+    }
+  });
+
   it('requires at least one field in every PATCH body', () => {
     for (const route of visible.filter((r) => r.method === 'PATCH')) {
       const body = resolve(operationOf(route).requestBody.content['application/json'].schema);

@@ -6,6 +6,8 @@ import type {
 } from 'aws-lambda';
 import type { Principal } from '../../auth/tokens.js';
 import type { RedisBatch } from '../../cache/redis-batch.js';
+import type { TransactionHooks } from '../../db/transaction-hooks.js';
+import type { ReplyLike } from '../reply.js';
 
 export type HttpEvent = APIGatewayProxyEventV2;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
@@ -31,6 +33,8 @@ export interface RequestState {
   input?: { path: unknown; query: unknown; body: unknown };
   /** The versions `If-Match` accepts, or null for none/`*` (`conditionalRequest`). */
   ifMatch?: number[] | null;
+  /** The request's `Idempotency-Key` and what to do with it (`idempotency`), when it has one. */
+  idempotency?: IdempotencyState;
   /** Headers every response of this request carries (rate-limit state). */
   responseHeaders?: Record<string, string>;
   /**
@@ -40,6 +44,23 @@ export interface RequestState {
   redis?: RedisBatch;
   /** Checks that throw when the Redis answers refuse the request, in the order they apply. */
   checks: PendingCheck[];
+}
+
+/**
+ * A request that carries a valid `Idempotency-Key` on an idempotent route (set by
+ * `middleware/idempotency.ts`; API.md § Idempotency keys).
+ */
+export interface IdempotencyState {
+  /** What the handler receives as `input.idempotency` (typed there by the route's replies). */
+  input: {
+    key: string;
+    hooks(render: (result: unknown) => ReplyLike): TransactionHooks<unknown>;
+  };
+  /**
+   * Runs the handler's call under the key: answers a stored response instead when the key
+   * already has one, and records a business-rule 409/422 the handler throws after arming it.
+   */
+  run(call: () => Promise<HttpResult>): Promise<HttpResult>;
 }
 
 export type StackContext = Context & { requestState: RequestState };
