@@ -10,6 +10,9 @@ const reply = (order: OrderDetail) => ({
   headers: { Location: `/api/v1/orders/${order.id}`, ETag: versionETag(order.version) },
 });
 
-export const handler = createHandler(ordersRoutes.createOrder, async ({ principal, body }) =>
-  reply(await createOrder(principal, body)),
+// Committed with the order: with an Idempotency-Key, the key's record and this reply.
+export const handler = createHandler(
+  ordersRoutes.createOrder,
+  async ({ principal, body, idempotency }) =>
+    reply(await createOrder(principal, body, idempotency?.hooks(reply))),
 );

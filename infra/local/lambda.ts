@@ -67,7 +67,7 @@ function localInvokeStore(): Promise<InvokeStoreBase> {
  * Runs one invocation of `handler` in its own invocation scope (request id from the
  * context), like the runtime does for each event it receives.
  */
-async function invokeScoped(
+export async function invokeScoped(
   handler: LambdaHandler,
   event: unknown,
   context: Context,

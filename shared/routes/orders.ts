@@ -20,6 +20,7 @@ export const ordersRoutes = {
     path: '/api/v1/orders',
     function: 'orders/create',
     publishes: ['audit', 'email'],
+    idempotency: true,
     errors: [404, 409],
     auth: 'user',
     database: true,

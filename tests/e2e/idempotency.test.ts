@@ -5,10 +5,7 @@
  * business-rule 409/422 and a crash after the commit.
  */
 import { randomUUID } from 'node:crypto';
-import { InvokeStore, InvokeStoreBase } from '@aws/lambda-invoke-store';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { toApiGatewayEvent } from '../../infra/local/gateway.js';
-import { lambdaContext } from '../../infra/local/lambda.js';
 import { getSql } from '../../shared/db/client.js';
 import { idempotencyLockId } from '../../shared/db/idempotency-keys.js';
 import { withTransactionHooks } from '../../shared/db/transaction-hooks.js';
@@ -19,6 +16,7 @@ import { insertRecords } from '../../shared/inventory/repository.js';
 import { updateInventory } from '../../shared/inventory/service.js';
 import { inventoryRoutes } from '../../shared/routes/inventory.js';
 import { type ApiResponse, useApi } from '../helpers/api.js';
+import { invokeHandler } from '../helpers/invoke.js';
 import { freshIp } from '../helpers/ip.js';
 import { createUser, type TestUser } from '../helpers/users.js';
 
@@ -63,40 +61,22 @@ const records = async (scope: string, key: string, route = ROUTE) =>
 const replayed = (response: { headers: Headers }) =>
   response.headers.get('idempotent-replayed') === 'true';
 
-/**
- * Invokes a test-only handler (built here with `createHandler`) on the API Gateway event the
- * local gateway would build for `POST path` with `body` and `key`.
- */
-async function invoke(
+/** Invokes a test-only handler (built here with `createHandler`) for `POST path` with `key`. */
+function invoke(
   handler: HttpHandler,
   path: string,
   options: { body: unknown; key?: string; token?: string },
 ): Promise<ApiResponse> {
-  const headers: Record<string, string> = {
-    authorization: `Bearer ${options.token ?? admin.token}`,
-    'content-type': 'application/json',
-    ...(options.key === undefined ? {} : { 'idempotency-key': options.key }),
-  };
-  const event = toApiGatewayEvent(
-    { method: 'POST', url: path, headers, sourceIp: freshIp() },
-    Buffer.from(JSON.stringify(options.body)),
-    `POST ${path}`,
-    undefined,
+  return invokeHandler(
+    handler,
+    { method: 'POST', path, function: 'inventory/update' },
+    {
+      sourceIp: freshIp(),
+      token: options.token ?? admin.token,
+      body: options.body,
+      ...(options.key === undefined ? {} : { headers: { 'idempotency-key': options.key } }),
+    },
   );
-  // In its own invocation scope, as `loadHandler` runs a function (infra/local/lambda.ts).
-  const context = lambdaContext('inventory/update');
-  const store = await InvokeStore.getInstanceAsync(true);
-  const result = await store.run(
-    { [InvokeStoreBase.PROTECTED_KEYS.REQUEST_ID]: context.awsRequestId },
-    () => handler(event, context),
-  );
-  const text = result.body ?? '';
-  return {
-    status: result.statusCode as number,
-    headers: new Headers(result.headers as Record<string, string>),
-    text,
-    body: text ? JSON.parse(text) : undefined,
-  };
 }
 
 describe('Idempotency-Key on POST /api/v1/inventory/update', () => {

@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { getSql } from '../../shared/db/client.js';
+import { createHandler } from '../../shared/http/handler.js';
+import { createOrder } from '../../shared/orders/order-service.js';
+import type { OrderDetail } from '../../shared/orders/schemas.js';
+import { ordersRoutes } from '../../shared/routes/orders.js';
 import { useApi } from '../helpers/api.js';
+import { freshIp, invokeHandler } from '../helpers/invoke.js';
 import { createProduct, createProfile, placeOrder, uniqueSku } from '../helpers/orders.js';
 import { createUser, type TestUser } from '../helpers/users.js';
 
@@ -627,5 +632,105 @@ describe('listing orders', () => {
       query: { cursor: `${cursor.slice(0, -2)}xx` },
     });
     expect(tampered.status).toBe(400);
+  });
+});
+
+describe('idempotent order creation', () => {
+  let user: TestUser;
+  let customerId: string;
+  let product: { id: string };
+
+  beforeAll(async () => {
+    user = await createUser(api);
+    customerId = (await createProfile(api, user)).id;
+    product = await createProduct(api, admin, { unit_price: '2.00' });
+  });
+
+  const order = (key: string, quantity = 1) =>
+    api.post('/api/v1/orders', {
+      token: user.token,
+      headers: { 'Idempotency-Key': key },
+      body: { items: [{ product_id: product.id, quantity }] },
+    });
+
+  it('a retry with the key replays the 201 (same body, Idempotent-Replayed) and places no second order', async () => {
+    const key = randomUUID();
+    const before = await ordersOf(customerId);
+    const first = await order(key);
+    expect(first.status).toBe(201);
+    expect(first.headers.get('idempotent-replayed')).toBeNull();
+    const again = await order(key);
+    expect(again.status).toBe(201);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body).toEqual(first.body);
+    expect(again.headers.get('location')).toBe(first.headers.get('location'));
+    expect(await ordersOf(customerId)).toBe(before + 1);
+    const other = await order(key, 2);
+    expect(other.status).toBe(422);
+    expect(await ordersOf(customerId)).toBe(before + 1);
+  });
+
+  it('10 parallel requests with one key place exactly one order', async () => {
+    const key = randomUUID();
+    const before = await ordersOf(customerId);
+    const answers = await Promise.all(Array.from({ length: 10 }, () => order(key)));
+    expect(answers.every((a) => a.status === 201 || a.status === 409)).toBe(true);
+    const created = answers.filter((a) => a.status === 201);
+    expect(created.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(created.map((a) => a.body.id)).size).toBe(1);
+    expect(await ordersOf(customerId)).toBe(before + 1);
+    // Once the first has finished, a retry replays it.
+    const retry = await order(key);
+    expect(retry.status).toBe(201);
+    expect(retry.body.id).toBe(created[0]?.body.id);
+  });
+
+  it('after a crash between the commit and the response (500), the retry with the key replays the order', async () => {
+    const crashing = createHandler(
+      ordersRoutes.createOrder,
+      async ({ principal, body, idempotency }) => {
+        const render = (created: OrderDetail) => ({ status: 201 as const, body: created });
+        await createOrder(principal, body, idempotency?.hooks(render));
+        throw new Error('the function died after its commit');
+      },
+    );
+    const key = randomUUID();
+    const before = await ordersOf(customerId);
+    const request = {
+      sourceIp: freshIp(),
+      token: user.token,
+      headers: { 'idempotency-key': key },
+      body: { items: [{ product_id: product.id, quantity: 3 }] },
+    };
+    const crashed = await invokeHandler(crashing, ordersRoutes.createOrder, request);
+    expect(crashed.status).toBe(500);
+    expect(await ordersOf(customerId)).toBe(before + 1);
+    const retry = await order(key, 3);
+    expect(retry.status).toBe(201);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(retry.body.total).toBe('6.00');
+    expect(await ordersOf(customerId)).toBe(before + 1);
+  });
+
+  it('a business-rule refusal (inactive customer, 409) is replayed for its key; a new key sees the fix', async () => {
+    const buyer = await createUser(api);
+    const profile = await createProfile(api, buyer);
+    await api.patch(`/api/v1/customers/${profile.id}`, {
+      token: admin.token,
+      body: { active: false },
+    });
+    const key = randomUUID();
+    const body = { items: [{ product_id: product.id, quantity: 1 }] };
+    const send = (k: string) =>
+      api.post('/api/v1/orders', { token: buyer.token, headers: { 'Idempotency-Key': k }, body });
+    expect((await send(key)).status).toBe(409);
+    await api.patch(`/api/v1/customers/${profile.id}`, {
+      token: admin.token,
+      body: { active: true },
+    });
+    const replayed = await send(key);
+    expect(replayed.status).toBe(409);
+    expect(replayed.headers.get('idempotent-replayed')).toBe('true');
+    expect((await send(randomUUID())).status).toBe(201);
   });
 });
