@@ -190,6 +190,12 @@ export class ApiStack extends Stack {
      * tokens carry), and send rights on its queues. Nothing else: no grant, variable or
      * network placement it does not use.
      */
+    // The functions `makeFunction` makes: the fallback, one per route, the queue workers and
+    // the two scheduled ones (outbox relay, retention); each gets its share of the pool.
+    const sharing = 1 + routeList.length + queueList.length + 2;
+    const reservedEach = stage.reservedConcurrencyPool
+      ? Math.floor(stage.reservedConcurrencyPool / sharing)
+      : undefined;
     const makeFunction = (
       file: string,
       needs: FunctionNeeds,
@@ -214,7 +220,7 @@ export class ApiStack extends Stack {
         timeout: options.timeout,
         environment,
         inVpc: needs.database || (needs.redis && cache.inVpc),
-        reservedConcurrency: stage.reservedConcurrency,
+        reservedConcurrency: reservedEach,
       });
       if (needs.database) fn.addEnvironment('DATABASE_URL', database.connect(fn, APP_USER));
       if (needs.signingKeys) signingKeys.grantRead(fn);
@@ -282,7 +288,12 @@ export class ApiStack extends Stack {
         // HTTP APIs match methods exactly: every GET route also answers HEAD (RFC 9110 §9.3.2).
         methods:
           route.method === 'GET' ? [HttpMethod.GET, HttpMethod.HEAD] : [route.method as HttpMethod],
-        integration: new HttpLambdaIntegration(`${logicalName(route.function)}Integration`, fn),
+        // One invoke permission per function for this API (its GET and HEAD routes share it),
+        // not one per route: fewer resources under CloudFormation's 500 per stack, and still
+        // only this API may invoke the function.
+        integration: new HttpLambdaIntegration(`${logicalName(route.function)}Integration`, fn, {
+          scopePermissionToRoute: false,
+        }),
       });
     }
 

@@ -39,11 +39,12 @@ export interface StageConfig {
   /** What happens to stateful resources (database, secrets, queues) on stack deletion. */
   removalPolicy: RemovalPolicy;
   /**
-   * Reserved concurrency per function; undefined = the account's shared pool. The sum over
-   * all functions must leave 100 unreserved in the account (Lambda quota rule), which the
-   * synth tests check against `accountConcurrency`.
+   * Concurrency reserved for the stack's request and worker functions together, shared
+   * evenly (each gets ⌊pool ÷ functions⌋, so adding a route never breaks the quota);
+   * undefined = the account's shared pool. It must leave 100 unreserved in the account
+   * (Lambda quota rule), which the synth tests check against `accountConcurrency`.
    */
-  reservedConcurrency?: number;
+  reservedConcurrencyPool?: number;
   /** The account's Lambda concurrency quota in the region (default quota: 1000). */
   accountConcurrency: number;
   /** HTTP API default throttling (requests per second, burst). */
@@ -143,7 +144,7 @@ export const stages: Record<string, StageConfig> = {
     timeout: Duration.seconds(10),
     logRetention: RetentionDays.THREE_MONTHS,
     removalPolicy: RemovalPolicy.RETAIN,
-    reservedConcurrency: 25,
+    reservedConcurrencyPool: 800,
     accountConcurrency: 1000,
     throttle: { rateLimit: 500, burstLimit: 1000 },
     corsOrigins: ['https://app.notes-api.example.com'],
