@@ -17,6 +17,8 @@ CREATE TABLE sent_emails (
   -- Sent means: SES accepted it, when, under which message id.
   CHECK ((state = 'sent') = (sent_at IS NOT NULL AND ses_message_id IS NOT NULL))
 );
+-- The retention purge of sent rows past their period, oldest first.
+CREATE INDEX sent_emails_sent_idx ON sent_emails (sent_at) WHERE state = 'sent';
 
 -- Down Migration
 DROP TABLE sent_emails;

@@ -2,6 +2,7 @@ import type { Context } from 'aws-lambda';
 import { purgeEndedRefreshTokens } from '../../shared/auth/refresh-tokens.js';
 import { purgeExpiredIdempotencyKeys } from '../../shared/db/idempotency-keys.js';
 import { logger } from '../../shared/logger.js';
+import { purgeSentEmails } from '../../shared/mail/sent-emails.js';
 import { purgePublishedOutbox } from '../../shared/queue/outbox.js';
 import { retention } from '../../shared/queue/queues.js';
 
@@ -14,6 +15,7 @@ export const purges: Record<string, (limit: number) => Promise<number>> = {
   outbox: purgePublishedOutbox,
   refresh_tokens: purgeEndedRefreshTokens,
   idempotency_keys: purgeExpiredIdempotencyKeys,
+  sent_emails: purgeSentEmails,
 };
 
 /**

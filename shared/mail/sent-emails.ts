@@ -111,3 +111,28 @@ export async function sendOnce(
   await markSent(eventId, messageId);
   return { status: 'sent', messageId };
 }
+
+/**
+ * How long a sent event's row is kept, in days: longer than any redelivery can come. SQS
+ * keeps a message at most 14 days from when it was first sent, in its queue or, after
+ * `maxReceiveCount`, in the DLQ (a redrive keeps that first timestamp: AWS docs, "Amazon SQS
+ * dead-letter queues"), plus a day's margin.
+ */
+export const SENT_EMAIL_RETENTION_DAYS = 15;
+
+/**
+ * Deletes at most `limit` rows of events sent more than `SENT_EMAIL_RETENTION_DAYS` ago,
+ * oldest first (`sent_emails_sent_idx`; rows locked by another purge are skipped), and
+ * returns how many. Unsent rows stay: their event may still be retried. For
+ * `functions/workers/retention.ts`.
+ */
+export async function purgeSentEmails(limit: number): Promise<number> {
+  const result = await getSql()`
+    DELETE FROM sent_emails WHERE event_id = ANY(ARRAY(
+      SELECT event_id FROM sent_emails
+      WHERE state = 'sent' AND sent_at < now() - make_interval(days => ${SENT_EMAIL_RETENTION_DAYS})
+      ORDER BY sent_at
+      LIMIT ${limit}
+      FOR UPDATE SKIP LOCKED))`;
+  return result.count;
+}

@@ -18,6 +18,9 @@ const { ENDED_REFRESH_TOKEN_RETENTION_DAYS, rotateRefreshToken, startRefreshFami
 const { IDEMPOTENCY_KEY_RETENTION_HOURS, purgeExpiredIdempotencyKeys } = await import(
   '../../shared/db/idempotency-keys.js'
 );
+const { SENT_EMAIL_RETENTION_DAYS, purgeSentEmails } = await import(
+  '../../shared/mail/sent-emails.js'
+);
 const { lambdaContext, loadHandler } = await import('../../infra/local/lambda.js');
 const sql = getSql();
 
@@ -27,7 +30,7 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  await sql`TRUNCATE outbox, refresh_tokens, idempotency_keys`;
+  await sql`TRUNCATE outbox, refresh_tokens, idempotency_keys, sent_emails`;
 });
 
 /** Outbox rows with a marker, created `createdDaysAgo`, published `publishedDaysAgo` (null: unsent). */
@@ -106,7 +109,7 @@ describe('retention', () => {
     await outboxRows('fresh', 1, 0, 0);
     const result = await purgeExpiredRows({ budgetMs: 10_000 });
     expect(result).toEqual({
-      deleted: { outbox: 3, refresh_tokens: 0, idempotency_keys: 0 },
+      deleted: { outbox: 3, refresh_tokens: 0, idempotency_keys: 0, sent_emails: 0 },
       complete: true,
     });
     expect(await outboxLeft()).toEqual({ recent: 2, unsent: 2, fresh: 1 });
@@ -142,10 +145,37 @@ describe('retention', () => {
     expect(await keysLeft()).toEqual({ old: 4, recent: 2, fresh: 1 });
     const result = await purgeExpiredRows({ budgetMs: 10_000, batchSize: 2 });
     expect(result).toEqual({
-      deleted: { outbox: 0, refresh_tokens: 0, idempotency_keys: 4 },
+      deleted: { outbox: 0, refresh_tokens: 0, idempotency_keys: 4, sent_emails: 0 },
       complete: true,
     });
     expect(await keysLeft()).toEqual({ recent: 2, fresh: 1 });
+  });
+
+  it('purges rows of e-mails sent more than 15 days ago; keeps newer and unsent ones', async () => {
+    const days = SENT_EMAIL_RETENTION_DAYS;
+    expect(days).toBeGreaterThan(14); // SQS keeps a message at most 14 days
+    const rows = (state: 'sent' | 'sending', count: number, daysAgo: number) => sql`
+      INSERT INTO sent_emails (event_id, state, sent_at, ses_message_id, created_at)
+      SELECT gen_random_uuid(), ${state},
+             CASE WHEN ${state} = 'sent' THEN now() - make_interval(days => ${daysAgo}) END,
+             CASE WHEN ${state} = 'sent' THEN 'ses-' || g END,
+             now() - make_interval(days => ${daysAgo})
+      FROM generate_series(1, ${count}) g`;
+    await rows('sent', 5, days + 1);
+    await rows('sent', 2, days - 1);
+    await rows('sending', 2, days + 30);
+    expect(await purgeSentEmails(2)).toBe(2);
+    const result = await purgeExpiredRows({ budgetMs: 10_000, batchSize: 2 });
+    expect(result).toEqual({
+      deleted: { outbox: 0, refresh_tokens: 0, idempotency_keys: 0, sent_emails: 3 },
+      complete: true,
+    });
+    const left = await sql<{ state: string; n: number }[]>`
+      SELECT state, count(*)::int AS n FROM sent_emails GROUP BY state ORDER BY state`;
+    expect(left).toEqual([
+      { state: 'sending', n: 2 },
+      { state: 'sent', n: 2 },
+    ]);
   });
 
   it('after a purge, replaying a used token of a live family still revokes the family', async () => {
@@ -169,7 +199,7 @@ describe('retention', () => {
     expect(await outboxLeft()).toEqual({ old: 15, recent: 1 });
     const result = await purgeExpiredRows({ budgetMs: 10_000, batchSize: 4 });
     expect(result).toEqual({
-      deleted: { outbox: 15, refresh_tokens: 0, idempotency_keys: 0 },
+      deleted: { outbox: 15, refresh_tokens: 0, idempotency_keys: 0, sent_emails: 0 },
       complete: true,
     });
     expect(await outboxLeft()).toEqual({ recent: 1 });
@@ -179,7 +209,7 @@ describe('retention', () => {
     const days = PUBLISHED_OUTBOX_RETENTION_DAYS;
     await outboxRows('old', 5, days + 2, days + 1);
     expect(await purgeExpiredRows({ budgetMs: 0, batchSize: 2 })).toEqual({
-      deleted: { outbox: 0, refresh_tokens: 0, idempotency_keys: 0 },
+      deleted: { outbox: 0, refresh_tokens: 0, idempotency_keys: 0, sent_emails: 0 },
       complete: false,
     });
     expect(await purgeExpiredRows({ budgetMs: 10_000, batchSize: 2 })).toMatchObject({
@@ -199,7 +229,7 @@ describe('retention', () => {
     expect(runs.reduce((sum, run) => sum + (run.deleted.outbox ?? 0), 0)).toBe(40);
     const again = await purgeExpiredRows({ budgetMs: 10_000, batchSize: 5 });
     expect(again).toEqual({
-      deleted: { outbox: 0, refresh_tokens: 0, idempotency_keys: 0 },
+      deleted: { outbox: 0, refresh_tokens: 0, idempotency_keys: 0, sent_emails: 0 },
       complete: true,
     });
     expect(await outboxLeft()).toEqual({ recent: 3 });
@@ -213,7 +243,7 @@ describe('retention', () => {
     const handler = await loadHandler('workers/retention');
     const result = await handler(event, lambdaContext('workers/retention', 10_000));
     expect(result).toEqual({
-      deleted: { outbox: 2, refresh_tokens: 0, idempotency_keys: 0 },
+      deleted: { outbox: 2, refresh_tokens: 0, idempotency_keys: 0, sent_emails: 0 },
       complete: true,
     });
   });
