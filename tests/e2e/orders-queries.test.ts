@@ -4,11 +4,13 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../../shared/auth/tokens.js';
 import { getConfig } from '../../shared/config.js';
 import { getSql } from '../../shared/db/client.js';
+import { listCustomers } from '../../shared/orders/customer-repository.js';
 import {
   listOrders as listOrderRows,
   type OrderListFilters,
 } from '../../shared/orders/order-repository.js';
 import { listOrders } from '../../shared/orders/order-service.js';
+import { listProducts } from '../../shared/orders/product-repository.js';
 import { ListOrdersQuery } from '../../shared/orders/schemas.js';
 import { useApi } from '../helpers/api.js';
 import { createUser, type TestUser } from '../helpers/users.js';
@@ -49,6 +51,19 @@ beforeAll(async () => {
       FROM o CROSS JOIN (SELECT id, row_number() OVER (ORDER BY id)::int AS n FROM unnest(${products.map((p) => p.id)}::uuid[]) AS t(id)) p`;
   }
   await sql`UPDATE orders SET total = 2.50 WHERE total = 0`;
+  // A catalog and a customer base large enough for their indexes to matter.
+  const tag = randomUUID().slice(0, 8);
+  await sql`
+    INSERT INTO products (sku, name, unit_price, active)
+    SELECT 'PLAN-' || ${tag} || '-' || g, 'Plan product ' || g, 1.00, g % 10 <> 0
+    FROM generate_series(1, 3000) g`;
+  await sql`
+    INSERT INTO customers (name, email, created_at)
+    SELECT 'Plan customer ' || g, 'plan-' || ${tag} || '-' || g || '@example.com',
+           now() - make_interval(secs => g)
+    FROM generate_series(1, 3000) g`;
+  await sql`ANALYZE products`;
+  await sql`ANALYZE customers`;
   await sql`ANALYZE orders`;
   await sql`ANALYZE order_items`;
 });
@@ -92,41 +107,68 @@ describe('order list queries', () => {
   });
 });
 
-describe('order list plans', () => {
-  /** EXPLAIN of the repository's page query for `filters`, on a client that records it. */
-  async function explain(filters: Partial<OrderListFilters>): Promise<string> {
-    const statements: { query: string; parameters: unknown[] }[] = [];
-    const sql = postgres(getConfig().DATABASE_URL as string, {
-      max: 1,
-      prepare: false,
-      onnotice: () => {},
-      debug: (_connection, query, parameters) => statements.push({ query, parameters }),
-    });
-    try {
-      await listOrderRows(
-        {
-          customerId: null,
-          statuses: undefined,
-          createdFrom: undefined,
-          createdTo: undefined,
-          sort: 'created_at',
-          order: 'desc',
-          limit: 20,
-          ...filters,
-        },
-        null,
-        sql,
-      );
-      const [statement] = statements.filter((s) => /\bFROM orders o\b/.test(s.query));
-      const plan = await sql.unsafe<{ 'QUERY PLAN': string }[]>(
-        `EXPLAIN ${statement?.query}`,
-        statement?.parameters as postgres.ParameterOrJSON<never>[],
-      );
-      return plan.map((row) => row['QUERY PLAN']).join('\n');
-    } finally {
-      await sql.end({ timeout: 5 });
-    }
+/**
+ * EXPLAIN of the statement `run` sends on `table` through a client that records it, with the
+ * same parameters.
+ */
+async function explain(
+  table: RegExp,
+  run: (sql: postgres.Sql) => Promise<unknown>,
+): Promise<string> {
+  const statements: { query: string; parameters: unknown[] }[] = [];
+  const sql = postgres(getConfig().DATABASE_URL as string, {
+    max: 1,
+    prepare: false,
+    onnotice: () => {},
+    debug: (_connection, query, parameters) => statements.push({ query, parameters }),
+  });
+  try {
+    await run(sql);
+    const [statement] = statements.filter((s) => table.test(s.query));
+    const plan = await sql.unsafe<{ 'QUERY PLAN': string }[]>(
+      `EXPLAIN ${statement?.query}`,
+      statement?.parameters as postgres.ParameterOrJSON<never>[],
+    );
+    return plan.map((row) => row['QUERY PLAN']).join('\n');
+  } finally {
+    await sql.end({ timeout: 5 });
   }
+}
+
+const explainOrders = (filters: Partial<OrderListFilters>) =>
+  explain(/\bFROM orders o\b/, (sql) =>
+    listOrderRows(
+      {
+        customerId: null,
+        statuses: undefined,
+        createdFrom: undefined,
+        createdTo: undefined,
+        sort: 'created_at',
+        order: 'desc',
+        limit: 20,
+        ...filters,
+      },
+      null,
+      sql,
+    ),
+  );
+
+describe('list plans', () => {
+  it('the catalog page (users: active only) is an index scan of products_name_idx, no sort', async () => {
+    const plan = await explain(/\bFROM products\b/, (sql) =>
+      listProducts({ active: true, q: undefined, limit: 20 }, null, sql),
+    );
+    expect(plan).toMatch(/Index Scan using products_name_idx on products/);
+    expect(plan).not.toMatch(/Seq Scan|\bSort\b/);
+  });
+
+  it('the customers page is an index scan of customers_created_idx, no sort', async () => {
+    const plan = await explain(/\bFROM customers\b/, (sql) =>
+      listCustomers({ q: undefined, tier: undefined, active: null, limit: 20 }, null, sql),
+    );
+    expect(plan).toMatch(/Index Scan Backward using customers_created_idx on customers/);
+    expect(plan).not.toMatch(/Seq Scan|\bSort\b/);
+  });
 
   it.each([
     ["a customer's newest first", { customerId: 'own' }, 'orders_customer_created_idx'],
@@ -134,7 +176,7 @@ describe('order list plans', () => {
     ['all newest first (admins)', {}, 'orders_created_idx'],
     ['all by total, ascending (admins)', { sort: 'total', order: 'asc' }, 'orders_total_idx'],
   ] as const)('%s: an index scan of %s, no sort', async (_label, filters, index) => {
-    const plan = await explain({
+    const plan = await explainOrders({
       ...filters,
       customerId: 'customerId' in filters ? customerId : null,
     } as Partial<OrderListFilters>);
