@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer, type Server as NetServer } from 'node:net';
 
 /** The default port of `npm run dev`'s SES emulator (API.md § Orders). */
 export const DEFAULT_SES_PORT = 8005;
@@ -23,8 +23,13 @@ export interface LocalMail {
   env: Record<string, string>;
   /** Every e-mail the emulator accepted, oldest first, read through its API (`GET /store`). */
   emails(): Promise<StoredEmail[]>;
-  /** Stops the emulator (an SES outage: the port refuses connections). */
+  /** Stops the emulator and frees its port. */
   stop(): Promise<void>;
+  /**
+   * An SES outage: stops the emulator but keeps its port, resetting every connection, so no
+   * other process can take the port meanwhile and answer in its place (tests run in parallel).
+   */
+  outage(): Promise<void>;
   /** Starts it again on the same port; the e-mails of this process are kept. */
   start(): Promise<void>;
 }
@@ -67,6 +72,12 @@ export async function startLocalMail(
 ): Promise<LocalMail> {
   const start = await emulator();
   let server = await listen(start, options.port ?? 0);
+  /** The port's holder during an `outage`. */
+  let hold: NetServer | undefined;
+  const release = async () => {
+    if (hold) await closeServer(hold);
+    hold = undefined;
+  };
   const port = (server.address() as AddressInfo).port;
   const endpoint = `http://127.0.0.1:${port}`;
   return {
@@ -83,13 +94,34 @@ export async function startLocalMail(
       if (!response.ok) throw new Error(`GET /store answered ${response.status}`);
       return ((await response.json()) as { emails: StoredEmail[] }).emails;
     },
-    stop: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      }),
+    stop: async () => {
+      await release();
+      await closeServer(server);
+    },
+    outage: async () => {
+      await closeServer(server);
+      const blocker = createServer((socket) => socket.resetAndDestroy());
+      await new Promise<void>((resolve, reject) => {
+        blocker.once('error', reject);
+        blocker.listen(port, '127.0.0.1', resolve);
+      });
+      hold = blocker;
+    },
     start: async () => {
+      await release();
       server = await listen(start, port);
     },
   };
+}
+
+/** Closes `server` and every connection it has (keep-alive ones too). */
+function closeServer(server: Server | NetServer): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.close((error) =>
+      error && (error as NodeJS.ErrnoException).code !== 'ERR_SERVER_NOT_RUNNING'
+        ? reject(error)
+        : resolve(),
+    );
+    if ('closeAllConnections' in server) server.closeAllConnections();
+  });
 }
