@@ -67,3 +67,25 @@ export function decodeKeysetCursor(
   if (value === null) throw new BadRequest(malformed);
   return { value, id: payload.i };
 }
+
+/**
+ * Splits a keyset query's `limit + 1` rows into the page (the first `limit`) and the cursor
+ * after its last row (`sortValue` of it and its id, for `filters`), or null when no row
+ * follows: the one extra row says whether another page exists without a count.
+ */
+export function keysetPage<Row extends { id: string }>(
+  rows: Row[],
+  limit: number,
+  filters: readonly unknown[],
+  sortValue: (row: Row) => string,
+): { rows: Row[]; next_cursor: string | null } {
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    rows: page,
+    next_cursor:
+      rows.length > limit && last
+        ? encodeKeysetCursor(filters, { value: sortValue(last), id: last.id })
+        : null,
+  };
+}

@@ -7,7 +7,7 @@ import {
   withTransaction,
 } from '../db/client.js';
 import { Conflict, NotFound, PreconditionFailed, ValidationFailed } from '../errors.js';
-import { decodeKeysetCursor, encodeKeysetCursor, timestampValue } from '../keyset-cursor.js';
+import { decodeKeysetCursor, keysetPage, timestampValue } from '../keyset-cursor.js';
 import { publishNow } from '../queue/outbox.js';
 import * as repository from './customer-repository.js';
 import type {
@@ -200,14 +200,6 @@ export async function listCustomers(query: ListCustomersQuery): Promise<Customer
     { q: query.q, tier: query.tier, active, limit: query.limit },
     after,
   );
-  const page = rows.slice(0, query.limit);
-  const last = page.at(-1);
-  return {
-    items: page.map(toCustomer),
-    limit: query.limit,
-    next_cursor:
-      rows.length > query.limit && last
-        ? encodeKeysetCursor(filters, { value: last.sort_key, id: last.id })
-        : null,
-  };
+  const page = keysetPage(rows, query.limit, filters, (row) => row.sort_key);
+  return { items: page.rows.map(toCustomer), limit: query.limit, next_cursor: page.next_cursor };
 }

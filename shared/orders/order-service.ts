@@ -17,12 +17,7 @@ import {
   PreconditionFailed,
   ValidationFailed,
 } from '../errors.js';
-import {
-  decimalValue,
-  decodeKeysetCursor,
-  encodeKeysetCursor,
-  timestampValue,
-} from '../keyset-cursor.js';
+import { decimalValue, decodeKeysetCursor, keysetPage, timestampValue } from '../keyset-cursor.js';
 import { addToOutbox, publishNow } from '../queue/outbox.js';
 import * as customers from './customer-repository.js';
 import type { OrderEmailEventType, OrderEmailPayload } from './email-message.js';
@@ -426,19 +421,19 @@ export async function listOrders(caller: Principal, query: ListOrdersQuery): Pro
   ];
   const check = query.sort === 'total' ? decimalValue : timestampValue;
   const after = query.cursor ? decodeKeysetCursor(bound, query.cursor, check) : null;
-  const rows = await repository.listOrders(filters, after);
-  const page = rows.slice(0, query.limit);
-  const items = await repository.findItems(page.map((row) => row.id));
+  const page = keysetPage(
+    await repository.listOrders(filters, after),
+    query.limit,
+    bound,
+    (row) => row.sort_key,
+  );
+  const items = await repository.findItems(page.rows.map((row) => row.id));
   const byOrder = new Map<string, repository.OrderItemRow[]>();
   for (const item of items)
     byOrder.set(item.order_id, [...(byOrder.get(item.order_id) ?? []), item]);
-  const last = page.at(-1);
   return {
-    items: page.map((row) => toOrder(row, byOrder.get(row.id) ?? [])),
+    items: page.rows.map((row) => toOrder(row, byOrder.get(row.id) ?? [])),
     limit: query.limit,
-    next_cursor:
-      rows.length > query.limit && last
-        ? encodeKeysetCursor(bound, { value: last.sort_key, id: last.id })
-        : null,
+    next_cursor: page.next_cursor,
   };
 }

@@ -2,7 +2,7 @@ import { addAuditEvent } from '../audit/events.js';
 import type { Principal } from '../auth/tokens.js';
 import { isUniqueViolation, withTransaction } from '../db/client.js';
 import { Conflict, NotFound, PreconditionFailed } from '../errors.js';
-import { decodeKeysetCursor, encodeKeysetCursor, textValue } from '../keyset-cursor.js';
+import { decodeKeysetCursor, keysetPage, textValue } from '../keyset-cursor.js';
 import { publishNow } from '../queue/outbox.js';
 import * as repository from './product-repository.js';
 import type {
@@ -45,16 +45,8 @@ export async function listProducts(
   const filters = [active, query.q ?? null];
   const after = query.cursor ? decodeKeysetCursor(filters, query.cursor, textValue) : null;
   const rows = await repository.listProducts({ active, q: query.q, limit: query.limit }, after);
-  const page = rows.slice(0, query.limit);
-  const last = page.at(-1);
-  return {
-    items: page.map(toProduct),
-    limit: query.limit,
-    next_cursor:
-      rows.length > query.limit && last
-        ? encodeKeysetCursor(filters, { value: last.name, id: last.id })
-        : null,
-  };
+  const page = keysetPage(rows, query.limit, filters, (row) => row.name);
+  return { items: page.rows.map(toProduct), limit: query.limit, next_cursor: page.next_cursor };
 }
 
 /** A product; an inactive one only for admins. Errors: `NotFound`. */
