@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startEventSourceMappings, startLocalQueues } from '../../infra/local/sqs.js';
+import { eventually } from '../helpers/eventually.js';
 
 // This file runs its own SQS (fauxqs) and event source mapping, with a 1 s visibility
 // timeout so redeliveries and the DLQ are reached in seconds, and a fast relay.
@@ -22,17 +23,6 @@ const { createUser } = await import('../helpers/users.js');
 const { getSql } = await import('../../shared/db/client.js');
 const { lambdaContext, loadHandler } = await import('../../infra/local/lambda.js');
 const api = useApi();
-
-/** Polls `probe` until it returns a truthy value; at most `seconds`. */
-async function eventually<T>(probe: () => Promise<T>, seconds = 15): Promise<NonNullable<T>> {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    const value = await probe();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 /**
  * True once nothing more can arrive for `resourceId`: every outbox row naming it is published

@@ -6,6 +6,7 @@ import { usePrivateRedis } from '../helpers/private-redis.js';
 const { server } = await usePrivateRedis();
 
 import type { ApiResponse } from '../helpers/api.js';
+import { eventually } from '../helpers/eventually.js';
 
 const { freshIp, invokeRoute: invoke } = await import('../helpers/invoke.js');
 const { uniqueEmail } = await import('../helpers/users.js');
@@ -27,15 +28,6 @@ function expectRetryAfter(answer: ApiResponse, policy: { limit: number; windowSe
   expect(retryAfter).toBeLessThanOrEqual(2 * policy.windowSeconds);
   expect(answer.headers.get('ratelimit-policy')).toBe(`${policy.limit};w=${policy.windowSeconds}`);
   expect(answer.headers.get('ratelimit-remaining')).toBe('0');
-}
-
-/** Polls `probe` until it returns true; at most `tries` × 100 ms. */
-async function eventually(probe: () => Promise<boolean>, tries = 50): Promise<void> {
-  for (let i = 0; i < tries; i++) {
-    if (await probe()) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error('condition not reached');
 }
 
 describe('login failure budgets', () => {

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { startLocalMail } from '../../infra/local/ses.js';
 import { startEventSourceMappings, startLocalQueues } from '../../infra/local/sqs.js';
+import { eventually } from '../helpers/eventually.js';
 
 // The whole path of an order e-mail: the order's write → outbox → SQS (fauxqs) → the e-mail
 // worker on the local event source mapping → SES (the aws-ses-v2-local emulator), read back
@@ -20,17 +21,6 @@ const { createUser } = await import('../helpers/users.js');
 const { createProduct, createProfile, placeOrder } = await import('../helpers/orders.js');
 const { getSql } = await import('../../shared/db/client.js');
 const api = useApi();
-
-/** Polls `probe` until it returns a truthy value; at most `seconds`. */
-async function eventually<T>(probe: () => Promise<T>, seconds = 20): Promise<NonNullable<T>> {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    const value = await probe();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 const mailTo = async (address: string) =>
   (await mail.emails()).filter((email) => email.destination.to.includes(address));

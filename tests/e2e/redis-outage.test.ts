@@ -1,4 +1,5 @@
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { eventually } from '../helpers/eventually.js';
 import { usePrivateRedis } from '../helpers/private-redis.js';
 
 // This file kills its own Redis: it gets a private redis-server and bridge, a short circuit
@@ -9,15 +10,6 @@ const { useApi } = await import('../helpers/api.js');
 const { createUser, uniqueEmail } = await import('../helpers/users.js');
 const api = useApi();
 const password = 'correct horse battery';
-
-/** Polls `probe` until it returns true; at most `tries` × 100 ms. */
-async function eventually(probe: () => Promise<boolean>, tries = 50): Promise<void> {
-  for (let i = 0; i < tries; i++) {
-    if (await probe()) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error('condition not reached');
-}
 
 /** Runs `work` with the Redis process stopped, and starts it again afterwards. */
 async function withRedisStopped(work: () => Promise<void>): Promise<void> {

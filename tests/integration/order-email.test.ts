@@ -3,6 +3,7 @@ import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startLocalMail } from '../../infra/local/ses.js';
 import { startEventSourceMappings, startLocalQueues } from '../../infra/local/sqs.js';
+import { eventually } from '../helpers/eventually.js';
 
 // This file runs its own SQS (fauxqs, 1 s visibility timeout so redeliveries and the DLQ
 // come in seconds) with the event source mapping, and its own SES emulator (so it can stop
@@ -25,17 +26,6 @@ afterAll(async () => {
 const { getSql, withTransaction } = await import('../../shared/db/client.js');
 const { addToOutbox, publishNow } = await import('../../shared/queue/outbox.js');
 const { lambdaContext, loadHandler } = await import('../../infra/local/lambda.js');
-
-/** Polls `probe` until it returns a truthy value; at most `seconds`. */
-async function eventually<T>(probe: () => Promise<T> | T, seconds = 15): Promise<NonNullable<T>> {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    const value = await probe();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 type Status = 'pending' | 'processing' | 'shipped' | 'delivered' | 'cancelled';
 

@@ -5,6 +5,7 @@ import postgres from 'postgres';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { startLocalQueues } from '../../infra/local/sqs.js';
 import { startLocalDatabase } from '../../infra/local/stack.js';
+import { eventually } from '../helpers/eventually.js';
 
 // This file has its own database (so no other file's relay takes its rows, and its relays
 // take no one else's), its own fauxqs, and between the functions and fauxqs a gate: a proxy
@@ -70,15 +71,6 @@ afterAll(async () => {
 beforeEach(() => {
   Object.assign(gate, { holding: false, failing: false, held: [], calls: 0 });
 });
-
-/** Polls `probe` until it returns true, at most `seconds`. */
-async function eventually(probe: () => boolean | Promise<boolean>, seconds = 5): Promise<void> {
-  const deadline = Date.now() + seconds * 1000;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 /** Adds `n` audit events to the outbox, as a committed write would; returns their ids. */
 async function addEvents(n: number): Promise<string[]> {
