@@ -1,12 +1,13 @@
 /**
  * The local stack for the load test, in a process of its own, started as `npm run dev` starts
  * it (`infra/local/dev.ts`): SQS (fauxqs) with the event source mappings and the schedules,
- * then the API Gateway emulation serving every route on a free port of 127.0.0.1. The
+ * SES (aws-ses-v2-local on a free port), then the API Gateway emulation serving every route on a free port of 127.0.0.1. The
  * database (migrated), Redis behind the REST bridge (a process of its own) and the signing
  * keys come from the bench through the environment (`DATABASE_URL`, `REDIS_REST_*`,
  * `JWT_*`). Started by `bench/load.ts`; its ready value is `{ url }`.
  */
 import { startGateway } from '../infra/local/gateway.js';
+import { startLocalMail } from '../infra/local/ses.js';
 import { startEventSourceMappings, startLocalQueues } from '../infra/local/sqs.js';
 import { getConfig } from '../shared/config.js';
 import { closeSql } from '../shared/db/client.js';
@@ -16,7 +17,8 @@ const messageOf = (error: unknown) => (error instanceof Error ? error.message : 
 
 await serveParent(async () => {
   const queues = await startLocalQueues();
-  Object.assign(process.env, queues.env);
+  const mail = await startLocalMail();
+  Object.assign(process.env, queues.env, mail.env);
   getConfig(); // a bad environment fails the start, not the first request
   const mappings = startEventSourceMappings(queues, {
     onError: (error) => console.error('worker:', messageOf(error)),
@@ -28,6 +30,7 @@ await serveParent(async () => {
       await gateway.close();
       await mappings.stop();
       await queues.stop();
+      await mail.stop();
       await closeSql();
     },
   };

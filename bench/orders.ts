@@ -13,6 +13,8 @@ import { ms, summarize, time, timePair, type Verdict } from './stats.js';
 
 /** Users the order requests take turns with (each with a customer profile and its own IP). */
 const CUSTOMERS = 64;
+/** The outbox event type of the bare transaction's rows (never published). */
+const BARE_EVENT = 'bench.bare-order';
 /** Orders of the one customer whose list is read at depth. */
 const DEPTH = 10_000;
 
@@ -78,20 +80,16 @@ export async function benchOrders(iterations: number): Promise<Verdict[]> {
             lines: items,
           });
           await tx`SELECT 1 FROM order_items WHERE order_id = ${order.id}`;
-          await addToOutbox(tx, {
-            queue: 'audit',
-            type: 'order.created',
-            payload: { order_id: order.id },
-          });
-          await addToOutbox(tx, {
-            queue: 'email',
-            type: 'order.created',
-            payload: { order_id: order.id },
-          });
+          // Rows like the service's, of a type of their own: deleted after the timing, so no
+          // relay ever publishes them (the load test's stack shares this database).
+          for (const queue of ['audit', 'email'] as const) {
+            await addToOutbox(tx, { queue, type: BARE_EVENT, payload: { order_id: order.id } });
+          }
         }),
     ),
   );
   const [handlerTimes, bareTimes] = await timePair(create, bare, iterations);
+  await sql`DELETE FROM outbox WHERE type = ${BARE_EVENT}`;
   const h = line('POST /api/v1/orders through the handler', handlerTimes);
   const b = line('bare SQL of the same transaction', bareTimes);
   report('create order handler ÷ bare SQL', h.median / b.median, 'reported', true);
