@@ -95,7 +95,7 @@ export async function benchOrders(iterations: number): Promise<Verdict[]> {
   report('create order handler ÷ bare SQL', h.median / b.median, 'reported', true);
 
   console.log(
-    `\n## Order list: depth ${DEPTH.toLocaleString('en')} vs the first page (limit 20, ${iterations} each)\n`,
+    `\n## Order list: depth ${DEPTH.toLocaleString('en')} vs the first page (limit 20, ${iterations} each, alternating; ${CUSTOMERS} admins in turn)\n`,
   );
   const [deep] = callers;
   const deepCustomer = customerIds.get(deep?.id as string) as string;
