@@ -14,6 +14,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { ConfigError, describeEnvironmentProblems, getConfig } from '../../shared/config.js';
+import { logger } from '../../shared/logger.js';
 import { outboxRelay, retention } from '../../shared/queue/queues.js';
 import { startGateway } from './gateway.js';
 import { REDIS_SERVER_HINT } from './redis-server.js';
@@ -187,6 +188,9 @@ async function main(): Promise<void> {
   Object.assign(env, mail.env);
   Object.assign(process.env, env);
   process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+  // The functions' logger was created when its module was imported, above, with the level
+  // of that moment: give it the level now set.
+  logger.setLogLevel(process.env.POWERTOOLS_LOG_LEVEL as Parameters<typeof logger.setLogLevel>[0]);
   // The functions' configuration, checked now rather than at the first request.
   getConfig();
   await step(
