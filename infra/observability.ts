@@ -117,7 +117,8 @@ export class Observability extends Construct {
     for (const [file, fn] of props.functions) {
       const name = file.replace(/\//g, '-');
       const failures = new MathExpression({
-        expression: 'errors + throttles',
+        // FILL: a period with errors but no Throttles data point (or the reverse) still sums.
+        expression: 'FILL(errors, 0) + FILL(throttles, 0)',
         usingMetrics: {
           errors: fn.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }),
           throttles: fn.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' }),

@@ -686,6 +686,13 @@ describe.each(['dev', 'prod'])('CDK stack, stage %s', (stageName) => {
         ),
       ).toHaveLength(functionFiles().length);
     }
+    // A missing data point of one metric (no throttles in a period) must not hide the other.
+    const sums = alarms.filter((a) =>
+      (a.Properties.Metrics ?? []).some((m: { Expression?: string }) => m.Expression),
+    );
+    for (const alarm of sums.filter((a) => json(a.Properties.Metrics).includes('Throttles'))) {
+      expect(json(alarm.Properties.Metrics)).toContain('FILL(errors, 0) + FILL(throttles, 0)');
+    }
     for (const metric of ['CPUUtilization', 'DatabaseConnections', 'FreeStorageSpace']) {
       expect(
         alarms.filter(
