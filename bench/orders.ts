@@ -155,7 +155,7 @@ export async function benchOrders(iterations: number): Promise<Verdict[]> {
   );
   const misses = await time(miss, iterations);
   const hs = line('cache hit (version from PostgreSQL + GET)', hits);
-  const missStats = line('cache miss (version + GET + 3 queries + SET)', misses);
+  const missStats = line('cache miss (version, GET, snapshot of 3 reads, SET)', misses);
   report(
     'order by id: cache miss ÷ hit',
     missStats.median / hs.median,

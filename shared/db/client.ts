@@ -306,6 +306,15 @@ export function withTransaction<T>(work: (tx: TransactionSql) => Promise<T>): Pr
   return getSql().begin(work) as Promise<T>;
 }
 
+/**
+ * Runs `work`'s reads in one `REPEATABLE READ READ ONLY` transaction, so every statement sees
+ * the same snapshot (PostgreSQL docs, "Transaction Isolation"): a read of several tables
+ * never mixes states from before and after a concurrent write's commit.
+ */
+export function withReadSnapshot<T>(work: (tx: TransactionSql) => Promise<T>): Promise<T> {
+  return getSql().begin('isolation level repeatable read read only', work) as Promise<T>;
+}
+
 const UNAVAILABLE_CODES = new Set([
   'DATABASE_DEADLINE_EXCEEDED', // DatabaseDeadlineExceeded
   'ECONNREFUSED',

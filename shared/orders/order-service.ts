@@ -7,7 +7,12 @@ import {
   readCacheVersion,
 } from '../cache/cache-aside.js';
 import { getConfig } from '../config.js';
-import { isForeignKeyViolation, type TransactionSql, withTransaction } from '../db/client.js';
+import {
+  isForeignKeyViolation,
+  type TransactionSql,
+  withReadSnapshot,
+  withTransaction,
+} from '../db/client.js';
 import type { TransactionHooks } from '../db/transaction-hooks.js';
 import {
   Conflict,
@@ -156,7 +161,11 @@ function checkLines(items: CreateOrderBody['items']): void {
   if (errors.length > 0) throw new ValidationFailed(errors);
 }
 
-/** The customer an order is placed for, locked (`FOR SHARE` through the order's FK) by the insert. */
+/**
+ * The customer an order is placed for: the caller's own (users) or the named one (admins).
+ * The order's foreign key takes `FOR KEY SHARE` on it, which does not block a concurrent
+ * `active = false`: an order and a deactivation that race are both kept, in some order.
+ */
 async function customerFor(
   caller: Principal,
   customerId: string | undefined,
@@ -279,12 +288,15 @@ export async function getOrder(
     variant: 'detail',
     ttlSeconds: getConfig().ORDERS_CACHE_TTL_SECONDS,
     version: () => readCacheVersion(scope),
-    load: async () => {
-      const row = await repository.findOrder(id);
-      // Not cached: a later order with this id could never be created, but a miss is cheap.
-      if (!row) throw new NotFound(NOT_FOUND);
-      return { owner: row.customer_user_id, order: await readDetail(row) };
-    },
+    // One snapshot for the order, its lines and its history: a move committing meanwhile is
+    // seen in all three or in none (the copy may be cached).
+    load: () =>
+      withReadSnapshot(async (tx) => {
+        const row = await repository.findOrder(id, {}, tx);
+        // Not cached: a later order with this id could never be created, but a miss is cheap.
+        if (!row) throw new NotFound(NOT_FOUND);
+        return { owner: row.customer_user_id, order: await readDetail(row, tx) };
+      }),
   });
   if (!isAdmin(caller) && value.owner !== caller.userId) throw new NotFound(NOT_FOUND);
   return { order: value.order, cache };
