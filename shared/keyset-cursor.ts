@@ -1,7 +1,9 @@
 /**
  * Opaque keyset cursors bound to the filters of the list they came from: base64url JSON of
  * `{f: fingerprint of the filters, v: the last row's sort value as text, i: its id}`. A
- * cursor from other filters, or one tampered with, is a 400 (API.md § Conventions). Platform
+ * cursor from other filters, or a malformed one, is a 400 (API.md § Conventions). The cursor
+ * is not signed: a client may build one for any position, which only skips rows it may see
+ * anyway (the caller's scope is resolved on the server, never read from the cursor). Platform
  * neutral, for every domain's lists.
  */
 import { createHash } from 'node:crypto';

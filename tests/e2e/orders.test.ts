@@ -619,7 +619,7 @@ describe('listing orders', () => {
     expect(backwards.status).toBe(422);
   });
 
-  it('a cursor is bound to its filters and tamper-proof (400)', async () => {
+  it('a cursor is bound to its filters; a malformed one is 400', async () => {
     const page = await list(owner, { limit: 2 });
     const cursor = page.next_cursor as string;
     const other = await api.get('/api/v1/orders', {
