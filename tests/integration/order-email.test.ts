@@ -132,6 +132,15 @@ function record(messageId: string, body: string): SQSRecord {
   };
 }
 
+/** True when the e-mail queue holds no message, ready, delayed or being processed. */
+function emailQueueIdle(): boolean {
+  const messages = queues.server.inspectQueue('email')?.messages;
+  return (
+    messages !== undefined &&
+    messages.ready.length + messages.delayed.length + messages.inflight.length === 0
+  );
+}
+
 const invokeWorker = async (records: SQSRecord[]) =>
   (await loadHandler('workers/email'))(
     { Records: records } satisfies SQSEvent,
@@ -231,6 +240,10 @@ describe('order e-mails through the outbox, SQS, the worker and SES', () => {
   });
 
   it('the worker reports exactly the poison records (invalid JSON, not the schema) as batch item failures', async () => {
+    // With the event source mapping idle: a mapping invocation running at the same time has
+    // been seen to leave this direct one with no batch item failures (to be explained: the
+    // batch processor keeps its state in the per-invocation store).
+    await eventually(emailQueueIdle);
     const good = orderEvent();
     const result = await invokeWorker([
       record('m1', JSON.stringify(good)),
