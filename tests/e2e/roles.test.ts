@@ -51,6 +51,14 @@ async function orderOf(owner: TestUser): Promise<string> {
   return (await placeOrder(api, owner, await productId())).id;
 }
 
+async function apiKeyOf(owner: TestUser): Promise<string> {
+  const key = await api.post('/api/v1/api-keys', {
+    token: owner.token,
+    body: { name: 'matrix', scopes: ['notes:read'] },
+  });
+  return key.body.id;
+}
+
 /** One row per route. A route without a row fails the test: add its row with the route. */
 const fixtures: Record<RouteName, Fixture> = {
   healthCheck: async () => ({ path: '/health' }),
@@ -141,6 +149,12 @@ const fixtures: Record<RouteName, Fixture> = {
     body: { status: 'cancelled' },
   }),
   deleteOrder: async ({ owner }) => ({ path: `/api/v1/orders/${await orderOf(owner)}` }),
+  createApiKey: async () => ({
+    path: '/api/v1/api-keys',
+    body: { name: 'matrix', scopes: ['notes:read'] },
+  }),
+  listApiKeys: async () => ({ path: '/api/v1/api-keys' }),
+  revokeApiKey: async ({ owner }) => ({ path: `/api/v1/api-keys/${await apiKeyOf(owner)}` }),
 };
 
 /** Routes that declare more than one 2xx: the one the matrix's request gets. */
