@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { touchLastUsed } from '../../shared/api-keys/repository.js';
 import { getSql } from '../../shared/db/client.js';
 import { useApi } from '../helpers/api.js';
+import { eventually } from '../helpers/eventually.js';
 import { createUser, type TestUser } from '../helpers/users.js';
 
 const api = useApi();
@@ -109,5 +111,125 @@ describe('API keys: creation, listing, revocation (API.md § API keys)', () => {
     expect(
       (await api.delete(`/api/v1/api-keys/${randomUUID()}`, { token: owner.token })).status,
     ).toBe(404);
+  });
+});
+
+/** A new key of `user` with `scopes`; its text and id. */
+async function keyOf(user: TestUser, scopes: string[], extra: Record<string, unknown> = {}) {
+  const created = await createKey(user, { name: 'test', scopes, ...extra });
+  expect(created.status).toBe(201);
+  return { key: created.body.key as string, id: created.body.id as string };
+}
+
+/** The problem body without what differs per request. */
+function problemOf(response: { body: Record<string, unknown> }) {
+  const { request_id: _id, instance: _instance, ...rest } = response.body;
+  return rest;
+}
+
+describe('API keys authenticate (API.md § API keys)', () => {
+  it('works as X-API-Key and as Authorization: Bearer, acting as its owner', async () => {
+    const user = await createUser(api);
+    const note = await api.post('/api/v1/notes', { token: user.token, body: { title: 'mine' } });
+    const { key } = await keyOf(user, ['notes:read']);
+    const viaHeader = await api.get(`/api/v1/notes/${note.body.id}`, {
+      headers: { 'x-api-key': key },
+    });
+    expect(viaHeader.status).toBe(200);
+    const viaBearer = await api.get('/api/v1/notes', { token: key });
+    expect(viaBearer.status).toBe(200);
+    expect(viaBearer.body.items.map((n: { id: string }) => n.id)).toEqual([note.body.id]);
+  });
+
+  it('403 for a scope the key lacks, on tokens-only routes, and on the key routes themselves', async () => {
+    const user = await createUser(api);
+    const { key } = await keyOf(user, ['notes:read']);
+    const headers = { 'x-api-key': key };
+    expect((await api.post('/api/v1/notes', { headers, body: { title: 'x' } })).status).toBe(403);
+    expect((await api.get('/api/v1/orders', { headers })).status).toBe(403);
+    expect((await api.get('/api/v1/users/me', { headers })).status).toBe(403);
+    expect((await api.get('/api/v1/users/me', { token: key })).status).toBe(403);
+    expect((await api.get('/api/v1/api-keys', { headers })).status).toBe(403);
+    const made = await api.post('/api/v1/api-keys', {
+      token: key,
+      body: { name: 'x', scopes: ['notes:read'] },
+    });
+    expect(made.status).toBe(403);
+  });
+
+  it('an admin-only route needs an admin owner: inventory:write works for an admin’s key', async () => {
+    const admin = await createUser(api, 'admin');
+    const { key } = await keyOf(admin, ['inventory:write']);
+    const batch = await api.post('/api/v1/inventory/update', {
+      headers: { 'x-api-key': key, 'idempotency-key': `feed-${randomUUID()}` },
+      body: { items: [{ productid: 'KEY-1', quantity: 3, timestamp: '2024-01-01T00:00:00Z' }] },
+    });
+    expect(batch.status).toBe(201);
+  });
+
+  it('unknown, malformed, expired and revoked keys: 401 with one body', async () => {
+    const user = await createUser(api);
+    const revoked = await keyOf(user, ['notes:read']);
+    expect((await api.delete(`/api/v1/api-keys/${revoked.id}`, { token: user.token })).status).toBe(
+      204,
+    );
+    const expired = await keyOf(user, ['notes:read'], {
+      expires_at: new Date(Date.now() + 1500).toISOString(),
+    });
+    const { key } = await keyOf(user, ['notes:read']);
+    const unknownPrefix = `sk_local_${'A'.repeat(53)}`;
+    const wrongSecret =
+      `${key.slice(0, -5)}AAAAA` === key ? `${key.slice(0, -5)}BBBBB` : `${key.slice(0, -5)}AAAAA`;
+    await eventually(async () => {
+      const r = await api.get('/api/v1/notes', { headers: { 'x-api-key': expired.key } });
+      return r.status === 401;
+    }, 5);
+    const answers = await Promise.all(
+      [revoked.key, expired.key, unknownPrefix, wrongSecret, 'sk_nonsense'].map((k) =>
+        api.get('/api/v1/notes', { headers: { 'x-api-key': k } }),
+      ),
+    );
+    for (const answer of answers) {
+      expect(answer.status).toBe(401);
+      expect(answer.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
+      expect(problemOf(answer)).toEqual(problemOf(answers[0] as (typeof answers)[number]));
+    }
+  });
+
+  it('a revoked key is refused within 5 s on a warm instance', async () => {
+    const user = await createUser(api);
+    const { key, id } = await keyOf(user, ['notes:read']);
+    const headers = { 'x-api-key': key };
+    expect((await api.get('/api/v1/notes', { headers })).status).toBe(200); // cached now
+    expect((await api.delete(`/api/v1/api-keys/${id}`, { token: user.token })).status).toBe(204);
+    const revokedAt = Date.now();
+    await eventually(async () => (await api.get('/api/v1/notes', { headers })).status === 401, 5);
+    expect(Date.now() - revokedAt).toBeLessThanOrEqual(5000);
+  });
+
+  it('writes last_used_at at most once a minute', async () => {
+    const user = await createUser(api);
+    const { key, id } = await keyOf(user, ['notes:read']);
+    const lastUsed = async () =>
+      (
+        await getSql()<{ last_used_at: Date | null }[]>`
+        SELECT last_used_at FROM api_keys WHERE id = ${id}`
+      )[0]?.last_used_at ?? null;
+    expect(await lastUsed()).toBeNull();
+    await api.get('/api/v1/notes', { headers: { 'x-api-key': key } });
+    const first = await lastUsed();
+    expect(first).not.toBeNull();
+    await api.get('/api/v1/notes', { headers: { 'x-api-key': key } });
+    expect(await lastUsed()).toEqual(first);
+    const listed = await api.get('/api/v1/api-keys', { token: user.token });
+    expect(listed.body.items[0].last_used_at).toBe(first?.toISOString());
+
+    // The UPDATE itself is conditional: another instance writes only once the minute is over.
+    await touchLastUsed(id, 60);
+    expect(await lastUsed()).toEqual(first);
+    await getSql()`UPDATE api_keys SET last_used_at = now() - interval '61 seconds' WHERE id = ${id}`;
+    const old = await lastUsed();
+    await touchLastUsed(id, 60);
+    expect((await lastUsed())?.getTime()).toBeGreaterThan(old?.getTime() ?? 0);
   });
 });
