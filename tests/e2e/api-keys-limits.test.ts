@@ -1,35 +1,45 @@
 import { describe, expect, it } from 'vitest';
-import { useApi } from '../helpers/api.js';
-import { createUser } from '../helpers/users.js';
+import { routes } from '../../shared/routes/index.js';
+import { freshIp, invokeRoute as invoke } from '../helpers/invoke.js';
+import { uniqueEmail } from '../helpers/users.js';
 
 // This file is about limits: turn them on (the rest of the suite runs with RATE_LIMITS=off).
 process.env.RATE_LIMITS = 'on';
-const api = useApi();
 
 describe('API keys have their own rate-limit budget (API.md § API keys)', () => {
   it('spends its own rate-limit budget, not its owner’s', async () => {
-    const user = await createUser(api);
-    const a = (
-      await api.post('/api/v1/api-keys', {
-        token: user.token,
+    // A fresh source IP: the per-IP and sign-up budgets of other test files are not ours.
+    const sourceIp = freshIp();
+    const email = uniqueEmail('limits');
+    const password = 'correct horse battery';
+    const credentials = { sourceIp, body: { email, password } };
+    expect((await invoke(routes.register, credentials)).status).toBe(201);
+    const token = (await invoke(routes.login, credentials)).body.access_token as string;
+    const newKey = async () => {
+      const created = await invoke(routes.createApiKey, {
+        sourceIp,
+        token,
         body: { name: 'k', scopes: ['notes:read'] },
-      })
-    ).body;
-    const b = (
-      await api.post('/api/v1/api-keys', {
-        token: user.token,
-        body: { name: 'k', scopes: ['notes:read'] },
-      })
-    ).body;
+      });
+      expect(created.status).toBe(201);
+      return created.body.key as string;
+    };
+    const [a, b] = [await newKey(), await newKey()];
+    const list = (options: { token?: string; key?: string }) =>
+      invoke(routes.listNotes, {
+        sourceIp,
+        ...(options.token ? { token: options.token } : {}),
+        ...(options.key ? { headers: { 'x-api-key': options.key } } : {}),
+      });
     const remaining = (r: { headers: Headers }) => Number(r.headers.get('ratelimit-remaining'));
-    const first = await api.get('/api/v1/notes', { headers: { 'x-api-key': a.key } });
-    for (let i = 0; i < 3; i++) await api.get('/api/v1/notes', { headers: { 'x-api-key': a.key } });
-    const afterA = await api.get('/api/v1/notes', { headers: { 'x-api-key': a.key } });
-    expect(remaining(afterA)).toBe(remaining(first) - 4);
-    const byB = await api.get('/api/v1/notes', { headers: { 'x-api-key': b.key } });
-    const byToken = await api.get('/api/v1/notes', { token: user.token });
-    expect(remaining(byB)).toBe(remaining(first));
-    // The owner's budget spent only the owner's three token requests (two key creations, this).
+    const first = await list({ key: a });
+    expect(first.status).toBe(200);
+    for (let i = 0; i < 3; i++) await list({ key: a });
+    expect(remaining(await list({ key: a }))).toBe(remaining(first) - 4);
+    // Key b starts with a full budget; so does the owner, who spent only three requests with
+    // the token (two key creations and this one).
+    expect(remaining(await list({ key: b }))).toBe(remaining(first));
+    const byToken = await list({ token });
     expect(remaining(byToken)).toBe(Number(byToken.headers.get('ratelimit-limit')) - 3);
   });
 });
