@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { rateLimitPolicies } from '../../shared/rate-limits.js';
 import { routes } from '../../shared/routes/index.js';
 import { freshIp, invokeRoute as invoke } from '../helpers/invoke.js';
 import { uniqueEmail } from '../helpers/users.js';
@@ -41,5 +42,20 @@ describe('API keys have their own rate-limit budget (API.md § API keys)', () =>
     expect(remaining(await list({ key: b }))).toBe(remaining(first));
     const byToken = await list({ token });
     expect(remaining(byToken)).toBe(Number(byToken.headers.get('ratelimit-limit')) - 3);
+  });
+
+  it('a refused key spends the per-IP budget of refused credentials like a bad token', async () => {
+    const sourceIp = freshIp();
+    const { limit } = rateLimitPolicies.ipRefusedCredentials;
+    const statuses: number[] = [];
+    for (let i = 0; i <= limit; i++) {
+      const response = await invoke(routes.listNotes, {
+        sourceIp,
+        headers: { 'x-api-key': `sk_local_${'Z'.repeat(53)}` },
+      });
+      statuses.push(response.status);
+    }
+    expect(statuses.slice(0, limit)).toEqual(Array(limit).fill(401));
+    expect(statuses[limit]).toBe(429);
   });
 });
