@@ -192,7 +192,7 @@ export class ApiStack extends Stack {
      */
     // The functions `makeFunction` makes: the fallback, one per route, the queue workers and
     // the two scheduled ones (outbox relay, retention); each gets its share of the pool.
-    const sharing = 1 + routeList.length + queueList.length + 2;
+    const sharing = 1 + new Set(routeList.map((r) => r.function)).size + queueList.length + 2;
     const reservedEach = stage.reservedConcurrencyPool
       ? Math.floor(stage.reservedConcurrencyPool / sharing)
       : undefined;
@@ -281,8 +281,18 @@ export class ApiStack extends Stack {
       };
     }
 
+    // A function may serve several routes (the API keys' three share one, to stay under
+    // CloudFormation's 500 resources per stack): one function, one integration, each route.
+    const integrations = new Map<string, HttpLambdaIntegration>();
     for (const route of routeList as RouteDefinition[]) {
-      const fn = makeFunction(route.function, routeNeeds(route));
+      let integration = integrations.get(route.function);
+      if (!integration) {
+        const fn = makeFunction(route.function, routeNeeds(route));
+        integration = new HttpLambdaIntegration(`${logicalName(route.function)}Integration`, fn, {
+          scopePermissionToRoute: false,
+        });
+        integrations.set(route.function, integration);
+      }
       api.addRoutes({
         path: route.path,
         // HTTP APIs match methods exactly: every GET route also answers HEAD (RFC 9110 §9.3.2).
@@ -291,9 +301,7 @@ export class ApiStack extends Stack {
         // One invoke permission per function for this API (its GET and HEAD routes share it),
         // not one per route: fewer resources under CloudFormation's 500 per stack, and still
         // only this API may invoke the function.
-        integration: new HttpLambdaIntegration(`${logicalName(route.function)}Integration`, fn, {
-          scopePermissionToRoute: false,
-        }),
+        integration,
       });
     }
 

@@ -12,7 +12,14 @@ export const corsPolicy = {
   /** `Access-Control-Allow-Methods`; `*` is CDK's `CorsHttpMethod.ANY`. */
   allowMethods: ['*'],
   /** `Access-Control-Allow-Headers`: request headers a browser may send cross-origin. */
-  allowHeaders: ['authorization', 'content-type', 'if-match', 'idempotency-key', 'x-request-id'],
+  allowHeaders: [
+    'authorization',
+    'content-type',
+    'x-api-key',
+    'if-match',
+    'idempotency-key',
+    'x-request-id',
+  ],
   /** `Access-Control-Expose-Headers`: response headers a page's script may read. */
   exposeHeaders: [
     'etag',

@@ -144,19 +144,25 @@ export function powertoolsVersion(): string {
   return (JSON.parse(manifest) as { version: string }).version;
 }
 
-/** The route whose function is `file`, if it is an HTTP function. */
-function routeOfFile(file: string): RouteDefinition | undefined {
-  if (file === fallbackRoute.function) return fallbackRoute;
-  return routeList.find((route) => route.function === file);
+/** The routes whose function is `file` (one, or several that share a function), if HTTP. */
+function routesOfFile(file: string): RouteDefinition[] {
+  if (file === fallbackRoute.function) return [fallbackRoute];
+  return routeList.filter((route) => route.function === file);
 }
 
 /**
  * esbuild `define`s of one function: for an HTTP function, which middlewares its route
- * needs (`stackDefines`), so the bundle holds only those modules; none for the others.
+ * needs (`stackDefines`), so the bundle holds only those modules; none for the others. A
+ * function that serves several routes (`keys/api-keys`) gets a need when any of them has it.
  */
 export function definesFor(file: string): Record<string, string> {
-  const route = routeOfFile(file);
-  return { ...BUNDLE_DEFINES, ...(route ? stackDefines(route) : {}) };
+  const defines: Record<string, string> = {};
+  for (const route of routesOfFile(file)) {
+    for (const [name, value] of Object.entries(stackDefines(route))) {
+      defines[name] = defines[name] === 'true' ? 'true' : value;
+    }
+  }
+  return { ...BUNDLE_DEFINES, ...defines };
 }
 /**
  * esbuild's `mainFields`: the ES module build (`module`) before the CommonJS one (`main`).

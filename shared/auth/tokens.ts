@@ -16,6 +16,11 @@ export interface Principal {
   tokenId: string;
   /** Expiry, seconds since the epoch. */
   expiresAt: number;
+  /**
+   * Set when the caller authenticated with an API key (`api-keys/verification.ts`): the key
+   * and its scopes. `tokenId` is then `api-key:<id>` and `expiresAt` the key's expiry (0: none).
+   */
+  apiKey?: { id: string; scopes: string[] };
 }
 
 /** The JWT `typ` header of access tokens (RFC 9068 §2.1). */

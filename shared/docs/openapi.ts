@@ -258,9 +258,14 @@ function operation(name: string, route: RouteDefinition): ZodOpenApiOperationObj
   return {
     operationId: name,
     summary: route.summary,
-    ...(route.description ? { description: route.description } : {}),
+    ...(describeAuth(route) ? { description: describeAuth(route) } : {}),
     tags: [route.tag],
     ...(route.auth === 'public' ? { security: [] } : {}),
+    // A route that accepts keys lists the scheme with the scope the key needs (OpenAPI 3.1
+    // allows scopes on any scheme); others keep the document's token-only requirement.
+    ...(route.auth !== 'public' && route.apiKeyScope
+      ? { security: [...TOKEN_SECURITY, { apiKey: [route.apiKeyScope] }] }
+      : {}),
     ...(request.path || request.query
       ? {
           requestParams: {
@@ -282,6 +287,18 @@ function operation(name: string, route: RouteDefinition): ZodOpenApiOperationObj
   };
 }
 
+/** Token requirements: either of the two schemes (the document's default). */
+const TOKEN_SECURITY: Record<string, string[]>[] = [{ oauth2: [] }, { bearerAuth: [] }];
+
+/** The route's description, with what it accepts for signed-in routes. */
+function describeAuth(route: RouteDefinition): string | undefined {
+  if (route.auth === 'public') return route.description;
+  const accepts = route.apiKeyScope
+    ? `Accepts an access token or an API key with the scope \`${route.apiKeyScope}\`.`
+    : 'Access tokens only: an API key gets 403.';
+  return route.description ? `${route.description}\n\n${accepts}` : accepts;
+}
+
 /**
  * The OpenAPI 3.1 document of `routes` (name → route), generated from their zod schemas by
  * zod-openapi, as strict as the server: every status a route can answer (problem+json with
@@ -290,7 +307,8 @@ function operation(name: string, route: RouteDefinition): ZodOpenApiOperationObj
  * as `If-Match` and, on idempotent routes, `Idempotency-Key` (with the `Idempotent-Replayed`
  * response header and the 400/409/422 of keys), and one relative server (`/`, the host serving the document). Non-public
  * routes accept a bearer token or the OAuth 2.0 password flow whose token URL is the login
- * route and whose refresh URL is the refresh route, so Swagger UI's Authorize button works.
+ * route and whose refresh URL is the refresh route, so Swagger UI's Authorize button works;
+ * routes with an `apiKeyScope` also accept the `apiKey` scheme (`X-API-Key`) with that scope.
  */
 export function buildOpenApiDocument(
   routes: Record<string, RouteDefinition>,
@@ -308,7 +326,7 @@ export function buildOpenApiDocument(
     openapi: '3.1.0',
     info,
     servers: [{ url: '/', description: 'The host that serves this document' }],
-    security: [{ oauth2: [] }, { bearerAuth: [] }],
+    security: TOKEN_SECURITY,
     components: {
       // oauth2 first: Swagger UI's Authorize dialog lists it first (log in with e-mail as username).
       securitySchemes: {
@@ -323,6 +341,15 @@ export function buildOpenApiDocument(
           },
         },
         bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+        // Machine clients (API.md § API keys); also accepted as `Authorization: Bearer sk_…`.
+        apiKey: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'X-API-Key',
+          description:
+            'An API key `sk_<stage>_…` from `POST /api/v1/api-keys`, on the routes that list ' +
+            'this scheme, with the scope they name. Also accepted as `Authorization: Bearer sk_…`.',
+        },
       },
     },
     paths,

@@ -8,6 +8,7 @@ import type { Principal } from '../auth/tokens.js';
 import type { TransactionHooks } from '../db/transaction-hooks.js';
 import { getMetrics } from '../observability.js';
 import { useEnglishMessages } from '../zod-english.js';
+import { apiKeyAuthentication } from './middleware/api-key.js';
 import { authentication } from './middleware/authentication.js';
 import { body } from './middleware/body.js';
 import { conditionalRequest } from './middleware/conditional-request.js';
@@ -106,6 +107,7 @@ export interface HandlerOptions {
 declare const STACK_NEEDS_DATABASE_DEADLINE: boolean | undefined;
 declare const STACK_NEEDS_IP_LIMIT: boolean | undefined;
 declare const STACK_NEEDS_AUTHENTICATION: boolean | undefined;
+declare const STACK_NEEDS_API_KEY: boolean | undefined;
 declare const STACK_NEEDS_ROUTE_LIMIT: boolean | undefined;
 declare const STACK_NEEDS_REDIS_ROUND_TRIP: boolean | undefined;
 declare const STACK_NEEDS_BODY: boolean | undefined;
@@ -121,7 +123,8 @@ const SAFE_METHODS = new Set(['GET', 'HEAD']);
  * only the middlewares `stackNeeds(route)` names (each in `./middleware/`), in this order:
  * metrics (Powertools `logMetrics`: cold start, published last) → request context (id, logs,
  * the request's metrics) → tracing (sampled invocations) → database deadline (database
- * routes) → security headers → problem details → header normalisation → per-IP limit → authentication → route limit → the Redis round trip
+ * routes) → security headers → problem details → header normalisation → per-IP limit →
+ * authentication (by API key or token on routes with an `apiKeyScope`) → route limit → the Redis round trip
  * (the three above share one; on GET it overlaps the handler) → body → validation →
  * idempotency keys (routes with `idempotency: true`) → conditional request → `handle`. The
  * reply becomes the response (JSON unless a raw media type; `Cache-Control: no-store` unless
@@ -172,7 +175,16 @@ export function createHandler<R extends RouteDefinition>(
       ? STACK_NEEDS_AUTHENTICATION
       : needs.authentication
   ) {
-    parts.push(authentication({ requirement: route.auth === 'admin' ? 'admin' : 'user' }));
+    const requirement = route.auth === 'admin' ? 'admin' : 'user';
+    const tokens = authentication({ requirement });
+    if (
+      (typeof STACK_NEEDS_API_KEY === 'boolean' ? STACK_NEEDS_API_KEY : needs.apiKey) &&
+      route.apiKeyScope
+    ) {
+      parts.push(apiKeyAuthentication({ requirement, scope: route.apiKeyScope, tokens }));
+    } else {
+      parts.push(tokens);
+    }
   }
   if (typeof STACK_NEEDS_ROUTE_LIMIT === 'boolean' ? STACK_NEEDS_ROUTE_LIMIT : needs.routeLimit) {
     if (policy) parts.push(routeLimit(policy));

@@ -8,6 +8,8 @@ export interface StackNeeds {
   ipLimit: boolean;
   /** `middleware/authentication.ts`: `user` and `admin` routes. */
   authentication: boolean;
+  /** `middleware/api-key.ts` (and the key lookup): routes that declare an `apiKeyScope`. */
+  apiKey: boolean;
   /** `middleware/route-limit.ts`: every route with a rate-limit policy. */
   routeLimit: boolean;
   /** `middleware/redis-round-trip.ts`: routes with a limit or authentication (Redis work). */
@@ -36,6 +38,7 @@ export function stackNeeds(route: RouteDefinition): StackNeeds {
     databaseDeadline: route.database,
     ipLimit: limited,
     authentication,
+    apiKey: authentication && route.apiKeyScope !== undefined,
     routeLimit: limited,
     redisRoundTrip: limited || authentication,
     body: Boolean(request.body || request.form),
@@ -52,6 +55,7 @@ export const STACK_DEFINE_NAMES: Record<keyof StackNeeds, string> = {
   databaseDeadline: 'STACK_NEEDS_DATABASE_DEADLINE',
   ipLimit: 'STACK_NEEDS_IP_LIMIT',
   authentication: 'STACK_NEEDS_AUTHENTICATION',
+  apiKey: 'STACK_NEEDS_API_KEY',
   routeLimit: 'STACK_NEEDS_ROUTE_LIMIT',
   redisRoundTrip: 'STACK_NEEDS_REDIS_ROUND_TRIP',
   body: 'STACK_NEEDS_BODY',

@@ -1,4 +1,5 @@
 import type * as core from 'zod/v4/core';
+import type { ApiKeyScope } from '../api-keys/schemas.js';
 import type { QueueName } from '../queue/queues.js';
 import type { RateLimitPolicy } from '../rate-limits.js';
 
@@ -35,6 +36,11 @@ export interface RouteDefinition {
   path: string;
   function: string;
   auth: AuthRequirement;
+  /**
+   * The scope an API key needs to call this route (API.md § API keys); none: tokens only (a
+   * key gets 403). Only on `user` and `admin` routes that use the database (the key lookup).
+   */
+  apiKeyScope?: ApiKeyScope;
   /**
    * The function queries PostgreSQL. CDK grants the database (and VPC placement) only to
    * these; OpenAPI documents their 503 with `Retry-After` (database unavailable).

@@ -18,6 +18,7 @@ import { customersRoutes } from './customers.js';
 import { docsRoutes } from './docs.js';
 import { healthRoutes } from './health.js';
 import { inventoryRoutes } from './inventory.js';
+import { keysRoutes } from './keys.js';
 import { notesRoutes } from './notes.js';
 import { ordersRoutes } from './orders.js';
 import { productsRoutes } from './products.js';
@@ -37,6 +38,7 @@ export const routes = {
   ...customersRoutes,
   ...ordersRoutes,
   ...adminRoutes,
+  ...keysRoutes,
 } satisfies Record<string, RouteDefinition>;
 
 export type RouteName = keyof typeof routes;

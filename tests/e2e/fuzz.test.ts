@@ -105,6 +105,8 @@ const HANDLER_422: Partial<Record<RouteName, readonly string[]>> = {
     'unknown_customer',
   ],
   createCustomer: ['unknown_user'],
+  // API.md § API keys: a scope the owner's role cannot use; `expires_at` in the future.
+  createApiKey: ['scope_not_allowed', 'too_small'],
 };
 
 /** What the hints draw on: users, their notes, tokens, cursors; made once in `beforeAll`. */

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { ADMIN_ONLY_SCOPES, scopesAllowedFor } from '../../shared/api-keys/schemas.js';
 import type { RouteDefinition } from '../../shared/http/route.js';
 import { type RouteName, routes } from '../../shared/routes/index.js';
 import { useApi } from '../helpers/api.js';
@@ -49,6 +50,14 @@ async function profileOf(user: TestUser): Promise<string> {
 async function orderOf(owner: TestUser): Promise<string> {
   await profileOf(owner);
   return (await placeOrder(api, owner, await productId())).id;
+}
+
+async function apiKeyOf(owner: TestUser): Promise<string> {
+  const key = await api.post('/api/v1/api-keys', {
+    token: owner.token,
+    body: { name: 'matrix', scopes: ['notes:read'] },
+  });
+  return key.body.id;
 }
 
 /** One row per route. A route without a row fails the test: add its row with the route. */
@@ -141,6 +150,12 @@ const fixtures: Record<RouteName, Fixture> = {
     body: { status: 'cancelled' },
   }),
   deleteOrder: async ({ owner }) => ({ path: `/api/v1/orders/${await orderOf(owner)}` }),
+  createApiKey: async () => ({
+    path: '/api/v1/api-keys',
+    body: { name: 'matrix', scopes: ['notes:read'] },
+  }),
+  listApiKeys: async () => ({ path: '/api/v1/api-keys' }),
+  revokeApiKey: async ({ owner }) => ({ path: `/api/v1/api-keys/${await apiKeyOf(owner)}` }),
 };
 
 /** Routes that declare more than one 2xx: the one the matrix's request gets. */
@@ -215,4 +230,70 @@ describe('roles matrix: every route × {anonymous, user, admin, other user}', ()
       404,
     );
   });
+});
+
+type KeyCaller = 'key with the scope' | 'key without it' | 'revoked key';
+
+/**
+ * What the contract promises a key on `route` (API.md § API keys): public routes never look
+ * at it; a route without `apiKeyScope` takes tokens only (403, before any key lookup, so a
+ * revoked key is 403 there too); else the owner's answer with the scope, 403 without, 401
+ * when revoked.
+ */
+function expectedForKey(
+  name: RouteName,
+  route: RouteDefinition,
+  caller: KeyCaller,
+  ownerIsAdmin: boolean,
+) {
+  if (route.auth === 'public') return successStatus(name, route);
+  if (!route.apiKeyScope) return 403;
+  if (caller === 'revoked key') return 401;
+  if (caller === 'key without it') return 403;
+  return expected(name, route, ownerIsAdmin ? 'admin' : 'user');
+}
+
+describe('roles matrix, API keys: every route × {key with the scope, key without it, revoked key}', () => {
+  for (const [name, route] of Object.entries(routes) as [RouteName, RouteDefinition][]) {
+    it(`${route.method} ${route.path} (${route.apiKeyScope ?? 'tokens only'})`, async () => {
+      // The key's owner: an admin when only admins may hold the route's scope.
+      const ownerIsAdmin =
+        route.apiKeyScope !== undefined && ADMIN_ONLY_SCOPES.has(route.apiKeyScope);
+      const owner = await createUser(api, ownerIsAdmin ? 'admin' : 'user');
+      const allowed = scopesAllowedFor(ownerIsAdmin ? 'admin' : 'user');
+      const keyWith = async (scopes: string[]) => {
+        const created = await api.post('/api/v1/api-keys', {
+          token: owner.token,
+          body: { name: 'matrix', scopes },
+        });
+        expect(created.status, created.text).toBe(201);
+        return created.body as { id: string; key: string };
+      };
+      const scope = route.apiKeyScope;
+      const withScope = await keyWith(scope ? [scope] : allowed);
+      const without = await keyWith(allowed.filter((s) => s !== scope));
+      const revoked = await keyWith(scope ? [scope] : allowed);
+      const gone = await api.delete(`/api/v1/api-keys/${revoked.id}`, { token: owner.token });
+      expect(gone.status).toBe(204);
+      const keys: [KeyCaller, string][] = [
+        ['key with the scope', withScope.key],
+        ['key without it', without.key],
+        ['revoked key', revoked.key],
+      ];
+      for (const [caller, key] of keys) {
+        const cell = await fixtures[name]({
+          owner,
+          caller: owner,
+          as: ownerIsAdmin ? 'admin' : 'user',
+        });
+        const response = await api.request(route.method, cell.path, {
+          headers: { 'x-api-key': key },
+          ...(cell.body !== undefined ? { body: cell.body } : {}),
+        });
+        const want = expectedForKey(name, route, caller, ownerIsAdmin);
+        const label = `${caller} → ${route.method} ${cell.path}: ${response.status} ${response.text.slice(0, 120)}`;
+        expect(response.status, label).toBe(want);
+      }
+    });
+  }
 });

@@ -87,11 +87,18 @@ const DATABASE_ONLY: Expected = {
 };
 
 /** Every runtime function and what it may use: routes, fallback, queue workers, scheduled. */
+// Routes that share a function (the API keys') give it once; they must expect the same.
+const routeExpectations = new Map<string, Expected>();
+for (const r of [...routeList, fallbackRoute]) {
+  const expected = expectedForRoute(r);
+  const earlier = routeExpectations.get(r.function);
+  if (earlier && JSON.stringify(earlier) !== JSON.stringify(expected)) {
+    throw new Error(`the routes of ${r.function} need different grants: give them own functions`);
+  }
+  routeExpectations.set(r.function, expected);
+}
 const expectations: [string, Expected][] = [
-  ...[...routeList, fallbackRoute].map((r): [string, Expected] => [
-    r.function,
-    expectedForRoute(r),
-  ]),
+  ...routeExpectations,
   ...queueList.map((q): [string, Expected] => [
     q.worker,
     { ...DATABASE_ONLY, sendsEmail: q.sendsEmail === true },

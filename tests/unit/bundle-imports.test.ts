@@ -65,3 +65,25 @@ describe('function bundles hold the idempotency middleware only where the route 
     expect(inputs.some((path) => path.endsWith('shared/db/idempotency-keys.ts'))).toBe(expected);
   });
 });
+
+describe('function bundles hold the API-key code only where the route accepts keys', () => {
+  it.each([
+    ['notes/get', true],
+    ['inventory/update', true],
+    ['customers/list', false],
+    ['users/me', false],
+    ['keys/api-keys', false],
+    ['auth/login', false],
+  ])(
+    '%s bundles middleware/api-key.ts and api-keys/verification.ts: %s',
+    async (file, expected) => {
+      const inputs = Object.keys((await bundleOf(file)).inputs);
+      expect(inputs.some((path) => path.endsWith('shared/http/middleware/api-key.ts'))).toBe(
+        expected,
+      );
+      expect(inputs.some((path) => path.endsWith('shared/api-keys/verification.ts'))).toBe(
+        expected,
+      );
+    },
+  );
+});

@@ -29,6 +29,7 @@ function expectedNeeds(route: RouteDefinition): StackNeeds {
     databaseDeadline: route.database,
     ipLimit: route.rateLimit !== null,
     authentication: route.auth === 'user' || route.auth === 'admin',
+    apiKey: (route.auth === 'user' || route.auth === 'admin') && route.apiKeyScope !== undefined,
     routeLimit: route.rateLimit !== null,
     redisRoundTrip: route.rateLimit !== null || route.auth !== 'public',
     body: request.body !== undefined || request.form !== undefined,

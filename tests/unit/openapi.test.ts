@@ -269,3 +269,34 @@ describe('OpenAPI document: what the server does, for every route of the table',
     expect(text).not.toContain(String(Number.MIN_SAFE_INTEGER));
   });
 });
+
+describe('OpenAPI document: API keys', () => {
+  it('has an apiKey scheme (X-API-Key) next to the token ones', () => {
+    expect(doc.components.securitySchemes.apiKey).toMatchObject({
+      type: 'apiKey',
+      in: 'header',
+      name: 'X-API-Key',
+    });
+    expect(doc.security).toEqual([{ oauth2: [] }, { bearerAuth: [] }]);
+  });
+
+  it('lists on each operation what it accepts, and the scope a key needs', () => {
+    for (const route of routeList) {
+      if (route.hidden) continue;
+      const op = doc.paths[route.path][route.method.toLowerCase()];
+      if (route.auth === 'public') {
+        expect(op.security, route.path).toEqual([]);
+      } else if (route.apiKeyScope) {
+        expect(op.security, route.path).toEqual([
+          { oauth2: [] },
+          { bearerAuth: [] },
+          { apiKey: [route.apiKeyScope] },
+        ]);
+        expect(op.description, route.path).toContain(`\`${route.apiKeyScope}\``);
+      } else {
+        expect(op.security, route.path).toBeUndefined();
+        expect(op.description, route.path).toContain('an API key gets 403');
+      }
+    }
+  });
+});

@@ -9,6 +9,9 @@ import type { Middleware } from './types.js';
 /** RFC 6750 §2.1: `Bearer` and a b64token (case-insensitive scheme, one or more spaces). */
 const BEARER_PATTERN = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
 
+/** An API key sent as a bearer token (`sk_…`), refused here: see `./api-key.ts`. */
+const API_KEY_BEARER = /^Bearer +sk_/i;
+
 /** This instance's verified tokens (shared by every request it serves). */
 const tokens = new TokenCache();
 
@@ -41,6 +44,8 @@ export interface AuthenticationOptions {
  * (logout) is queued in the request's Redis batch and becomes a check after the per-IP
  * limit's. A presented credential that is refused (malformed header, invalid, expired or
  * revoked token) is marked for the per-IP limit (`refusedCredential`); a missing one is not.
+ * An API key (`X-API-Key`, or `Bearer sk_…`) is refused with 403: routes that accept keys
+ * run `./api-key.ts` instead, which calls this for requests without a key.
  * Errors: `Unauthenticated` (401 with `WWW-Authenticate: Bearer`), `Forbidden` (403, decided
  * only after the deny list and the IP limit have answered, so their verdicts come first).
  */
@@ -50,6 +55,11 @@ export function authentication(options: AuthenticationOptions): Middleware {
     before: async (request) => {
       const state = request.context.requestState;
       const header = request.event.headers?.authorization;
+      if (request.event.headers?.['x-api-key'] !== undefined || API_KEY_BEARER.test(header ?? '')) {
+        // A route that declares no `apiKeyScope` takes tokens only (API.md § API keys).
+        await settleChecks(state);
+        throw new Forbidden('This route does not accept API keys: send an access token.');
+      }
       if (!header) {
         throw new Unauthenticated('Send an access token: Authorization: Bearer <token>.', 'Bearer');
       }

@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { ADMIN_ONLY_SCOPES, API_KEY_SCOPES } from '../../shared/api-keys/schemas.js';
+import { routeList } from '../../shared/routes/index.js';
+
+describe('API-key scopes and the route table', () => {
+  it('declares scopes only on signed-in database routes', () => {
+    for (const route of routeList.filter((r) => r.apiKeyScope)) {
+      expect(route.auth, route.path).not.toBe('public');
+      expect(route.database, route.path).toBe(true);
+    }
+  });
+
+  it('ADMIN_ONLY_SCOPES are exactly the scopes whose every route is admin-only', () => {
+    const adminOnly = API_KEY_SCOPES.filter((scope) => {
+      const using = routeList.filter((r) => r.apiKeyScope === scope);
+      return using.length > 0 && using.every((r) => r.auth === 'admin');
+    });
+    expect([...ADMIN_ONLY_SCOPES].sort()).toEqual(adminOnly.sort());
+  });
+
+  it('uses every scope on some route', () => {
+    const used = new Set(routeList.map((r) => r.apiKeyScope).filter(Boolean));
+    expect([...used].sort()).toEqual([...API_KEY_SCOPES].sort());
+  });
+});
