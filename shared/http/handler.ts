@@ -103,7 +103,9 @@ export interface HandlerOptions {
 }
 
 // Set by the bundler per function (`stackDefines` in `needs.ts`); undefined when run from
-// source (tests, the local stack), where the route entry decides at run time instead.
+// source (tests, the local stack). A `false` drops the middleware (and its modules) from the
+// bundle; otherwise the route entry decides at run time, so a function serving several
+// routes (whose defines are their union) still gives each route only what it needs.
 declare const STACK_NEEDS_DATABASE_DEADLINE: boolean | undefined;
 declare const STACK_NEEDS_IP_LIMIT: boolean | undefined;
 declare const STACK_NEEDS_AUTHENTICATION: boolean | undefined;
@@ -153,9 +155,8 @@ export function createHandler<R extends RouteDefinition>(
     tracing(),
   ];
   if (
-    typeof STACK_NEEDS_DATABASE_DEADLINE === 'boolean'
-      ? STACK_NEEDS_DATABASE_DEADLINE
-      : needs.databaseDeadline
+    (typeof STACK_NEEDS_DATABASE_DEADLINE !== 'boolean' || STACK_NEEDS_DATABASE_DEADLINE) &&
+    needs.databaseDeadline
   ) {
     parts.push(requestDeadline() as Middleware);
   }
@@ -167,18 +168,18 @@ export function createHandler<R extends RouteDefinition>(
     httpHeaderNormalizer() as Middleware,
   );
   const policy = route.rateLimit;
-  if (typeof STACK_NEEDS_IP_LIMIT === 'boolean' ? STACK_NEEDS_IP_LIMIT : needs.ipLimit) {
+  if ((typeof STACK_NEEDS_IP_LIMIT !== 'boolean' || STACK_NEEDS_IP_LIMIT) && needs.ipLimit) {
     parts.push(ipLimit());
   }
   if (
-    typeof STACK_NEEDS_AUTHENTICATION === 'boolean'
-      ? STACK_NEEDS_AUTHENTICATION
-      : needs.authentication
+    (typeof STACK_NEEDS_AUTHENTICATION !== 'boolean' || STACK_NEEDS_AUTHENTICATION) &&
+    needs.authentication
   ) {
     const requirement = route.auth === 'admin' ? 'admin' : 'user';
     const tokens = authentication({ requirement });
     if (
-      (typeof STACK_NEEDS_API_KEY === 'boolean' ? STACK_NEEDS_API_KEY : needs.apiKey) &&
+      (typeof STACK_NEEDS_API_KEY !== 'boolean' || STACK_NEEDS_API_KEY) &&
+      needs.apiKey &&
       route.apiKeyScope
     ) {
       parts.push(apiKeyAuthentication({ requirement, scope: route.apiKeyScope, tokens }));
@@ -186,29 +187,33 @@ export function createHandler<R extends RouteDefinition>(
       parts.push(tokens);
     }
   }
-  if (typeof STACK_NEEDS_ROUTE_LIMIT === 'boolean' ? STACK_NEEDS_ROUTE_LIMIT : needs.routeLimit) {
+  if (
+    (typeof STACK_NEEDS_ROUTE_LIMIT !== 'boolean' || STACK_NEEDS_ROUTE_LIMIT) &&
+    needs.routeLimit
+  ) {
     if (policy) parts.push(routeLimit(policy));
   }
   if (
-    typeof STACK_NEEDS_REDIS_ROUND_TRIP === 'boolean'
-      ? STACK_NEEDS_REDIS_ROUND_TRIP
-      : needs.redisRoundTrip
+    (typeof STACK_NEEDS_REDIS_ROUND_TRIP !== 'boolean' || STACK_NEEDS_REDIS_ROUND_TRIP) &&
+    needs.redisRoundTrip
   ) {
     parts.push(redisRoundTrip({ concurrent: SAFE_METHODS.has(route.method) }));
   }
-  if (typeof STACK_NEEDS_BODY === 'boolean' ? STACK_NEEDS_BODY : needs.body) {
+  if ((typeof STACK_NEEDS_BODY !== 'boolean' || STACK_NEEDS_BODY) && needs.body) {
     parts.push(body({ json: Boolean(route.request?.body), form: Boolean(route.request?.form) }));
   }
-  if (typeof STACK_NEEDS_VALIDATION === 'boolean' ? STACK_NEEDS_VALIDATION : needs.validation) {
+  if ((typeof STACK_NEEDS_VALIDATION !== 'boolean' || STACK_NEEDS_VALIDATION) && needs.validation) {
     parts.push(validation(route.request ?? {}));
   }
-  if (typeof STACK_NEEDS_IDEMPOTENCY === 'boolean' ? STACK_NEEDS_IDEMPOTENCY : needs.idempotency) {
+  if (
+    (typeof STACK_NEEDS_IDEMPOTENCY !== 'boolean' || STACK_NEEDS_IDEMPOTENCY) &&
+    needs.idempotency
+  ) {
     parts.push(idempotency(`${route.method} ${route.path}`));
   }
   if (
-    typeof STACK_NEEDS_CONDITIONAL_REQUEST === 'boolean'
-      ? STACK_NEEDS_CONDITIONAL_REQUEST
-      : needs.conditionalRequest
+    (typeof STACK_NEEDS_CONDITIONAL_REQUEST !== 'boolean' || STACK_NEEDS_CONDITIONAL_REQUEST) &&
+    needs.conditionalRequest
   ) {
     parts.push(conditionalRequest());
   }
