@@ -153,7 +153,12 @@ const Environment = z
     REDIS_REST_SECRET_ARN: z.optional(z.string().check(z.minLength(1))),
     /** Per-call Redis timeout in ms: a slow Redis costs at most this much per request. */
     REDIS_TIMEOUT_MS: z._default(z.coerce.number().check(z.int(), z.gte(5), z.lte(5000)), 50),
-    /** After a Redis failure, skip Redis for this many ms (circuit breaker), then try again. */
+    /**
+     * Redis failures in a row (no success between) that open the circuit breaker; 1 opens it
+     * at the first failure.
+     */
+    REDIS_FAILURES_TO_OPEN: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(100)), 3),
+    /** Once the circuit breaker is open, skip Redis for this many ms, then try again. */
     REDIS_RETRY_AFTER_MS: z._default(
       z.coerce.number().check(z.int(), z.gte(100), z.lte(600_000)),
       2000,

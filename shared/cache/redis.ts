@@ -108,30 +108,53 @@ export class RedisUnavailable extends Error {
 }
 
 let openUntil = 0;
+/** Failures since the last success; at `REDIS_FAILURES_TO_OPEN` the circuit opens. */
+let consecutiveFailures = 0;
 
 /**
- * Runs `operation` against Redis behind a circuit breaker: after a failure (error or
- * timeout) Redis is skipped for `REDIS_RETRY_AFTER_MS`, so an outage costs one timeout per
- * instance and window instead of one per call; the next call after the window tries again,
- * so a recovered Redis is used without a restart.
+ * Runs `operation` against Redis behind a circuit breaker (the consecutive-failures breaker
+ * of M. Nygard, "Release It!", as Polly and resilience4j count them): after
+ * `REDIS_FAILURES_TO_OPEN` failures in a row (errors or timeouts, no success between) Redis
+ * is skipped for `REDIS_RETRY_AFTER_MS`, so an outage costs each instance a few timeouts
+ * per window instead of one per call, while one slow call (a GC pause, a saturated event
+ * loop) only costs its own request. After the window one call tries again (half-open): a
+ * success closes the circuit, so a recovered Redis is used without a restart; a failure
+ * opens it again at once.
  * Errors: `RedisUnavailable` — callers fall back (bypass the cache, apply the fail mode).
  */
 export async function withRedis<T>(operation: (redis: Redis) => Promise<T>): Promise<T> {
   if (Date.now() < openUntil) throw new RedisUnavailable('Redis failed recently; skipping it.');
+  let result: T;
   try {
     const redis = await getRedis();
     if (!redis) throw new RedisUnavailable('Redis is not configured.');
-    return await operation(redis);
+    result = await operation(redis);
   } catch (error) {
     if (error instanceof RedisUnavailable) throw error;
-    if (Date.now() >= openUntil) {
-      logger.warn('redis unavailable; bypassing it', { error: (error as Error).message });
-    }
-    openUntil = Date.now() + getConfig().REDIS_RETRY_AFTER_MS;
-    // Resolve the endpoint again next time: a rotated token (401) needs the new secret.
-    if (getConfig().REDIS_REST_SECRET_ARN) client = undefined;
+    recordFailure(error as Error);
     throw new RedisUnavailable((error as Error).message);
   }
+  consecutiveFailures = 0;
+  return result;
+}
+
+/** Counts a failed call and opens the circuit at the threshold (see `withRedis`). */
+function recordFailure(error: Error): void {
+  const { REDIS_FAILURES_TO_OPEN, REDIS_RETRY_AFTER_MS, REDIS_REST_SECRET_ARN } = getConfig();
+  consecutiveFailures += 1;
+  // Resolve the endpoint again next time: a rotated token (401) needs the new secret.
+  if (REDIS_REST_SECRET_ARN) client = undefined;
+  if (consecutiveFailures < REDIS_FAILURES_TO_OPEN) return;
+  if (Date.now() >= openUntil) {
+    logger.warn('redis unavailable; bypassing it', {
+      error: error.message,
+      consecutiveFailures,
+      skipForMs: REDIS_RETRY_AFTER_MS,
+    });
+  }
+  openUntil = Date.now() + REDIS_RETRY_AFTER_MS;
+  // Half-open after the window: the first failure then opens the circuit again.
+  consecutiveFailures = REDIS_FAILURES_TO_OPEN - 1;
 }
 
 /**

@@ -8,6 +8,9 @@ import { fuzzRuns } from './middleware/harness.js';
 
 // Its own redis-server: these tests flush its scripts, stop it and freeze it.
 const { server, requests: bridgeRequests } = await usePrivateRedis();
+const { getConfig } = await import('../../shared/config.js');
+/** Failures in a row that open the circuit breaker (3 by default). */
+const failuresToOpen = getConfig().REDIS_FAILURES_TO_OPEN;
 
 /** A script that returns its first key's name and its first argument, unknown to Redis until run. */
 const freshScript = () => `return {KEYS[1], ARGV[1], '${randomUUID()}'}`;
@@ -112,17 +115,22 @@ describe('RedisBatch', () => {
     expect(requests()).toHaveLength(3);
   });
 
-  it('answers a command Redis refuses with RedisUnavailable (as withRedis does), then skips Redis for a while', async () => {
+  it('answers a command Redis refuses with RedisUnavailable (as withRedis does), and skips Redis after REDIS_FAILURES_TO_OPEN in a row', async () => {
     const text = `text-${randomUUID()}`;
     await withRedis((redis) => redis.set(text, 'not a number'));
     try {
-      const batch = new RedisBatch();
-      const incr = batch.script(`return redis.call('INCR', KEYS[1])`, [text], []);
-      const other = batch.exists(`absent-${randomUUID()}`);
-      await batch.send();
-      await expect(incr).rejects.toBeInstanceOf(RedisUnavailable);
-      // Answered in the same pipeline, before the failure was seen: it keeps its answer.
-      await expect(other).resolves.toBe(0);
+      for (let failure = 1; failure <= failuresToOpen; failure++) {
+        const { requests } = watchBridge();
+        const batch = new RedisBatch();
+        const incr = batch.script(`return redis.call('INCR', KEYS[1])`, [text], []);
+        const other = batch.exists(`absent-${randomUUID()}`);
+        await batch.send();
+        await expect(incr).rejects.toBeInstanceOf(RedisUnavailable);
+        // Answered in the same pipeline, before the failure was seen: it keeps its answer.
+        await expect(other).resolves.toBe(0);
+        // One pipeline, and the first time a second one for the script's text (NOSCRIPT).
+        expect(requests().length).toBeGreaterThanOrEqual(1);
+      }
       const { requests } = watchBridge();
       const next = new RedisBatch();
       const skipped = next.exists(`absent-${randomUUID()}`);
@@ -138,25 +146,49 @@ describe('RedisBatch', () => {
     await server.stop();
     try {
       const { requests } = watchBridge();
-      const batch = new RedisBatch();
-      const answers = [
-        batch.exists(`a-${randomUUID()}`),
-        batch.script(freshScript(), ['{t}:k'], ['1']),
-        batch.exists(`b-${randomUUID()}`),
-      ];
-      await batch.send(); // never rejects
-      for (const answer of answers) await expect(answer).rejects.toBeInstanceOf(RedisUnavailable);
-      expect(requests()).toHaveLength(1);
+      for (let failure = 1; failure <= failuresToOpen; failure++) {
+        const batch = new RedisBatch();
+        const answers = [
+          batch.exists(`a-${randomUUID()}`),
+          batch.script(freshScript(), ['{t}:k'], ['1']),
+          batch.exists(`b-${randomUUID()}`),
+        ];
+        await batch.send(); // never rejects
+        for (const answer of answers) await expect(answer).rejects.toBeInstanceOf(RedisUnavailable);
+        expect(requests()).toHaveLength(failure);
+      }
       // The circuit is open: the next request's commands fail at once, with no request sent.
       const next = new RedisBatch();
       const skipped = next.exists(`c-${randomUUID()}`);
       await next.send();
       await expect(skipped).rejects.toBeInstanceOf(RedisUnavailable);
-      expect(requests()).toHaveLength(1);
+      expect(requests()).toHaveLength(failuresToOpen);
     } finally {
       await server.restart();
       await untilRedisAnswers();
     }
+  });
+
+  it('does not open the circuit for failures that a success interrupts (one slow call costs only its request)', async () => {
+    const text = `text-${randomUUID()}`;
+    await withRedis((redis) => redis.set(text, 'not a number'));
+    const incr = `return redis.call('INCR', KEYS[1])`;
+    await withRedis((redis) => redis.scriptLoad(incr));
+    const { requests } = watchBridge();
+    for (let round = 0; round < 3; round++) {
+      for (let failure = 1; failure < failuresToOpen; failure++) {
+        const batch = new RedisBatch();
+        const refused = batch.script(incr, [text], []);
+        await batch.send();
+        await expect(refused).rejects.toBeInstanceOf(RedisUnavailable);
+      }
+      // Still closed: this request reaches Redis, and its success resets the count.
+      const batch = new RedisBatch();
+      const answer = batch.exists(`absent-${randomUUID()}`);
+      await batch.send();
+      await expect(answer).resolves.toBe(0);
+    }
+    expect(requests()).toHaveLength(3 * failuresToOpen);
   });
 
   it('fails every command with RedisUnavailable when Redis hangs (the request timeout), and recovers', async () => {
