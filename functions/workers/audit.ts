@@ -1,8 +1,8 @@
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSRecord } from 'aws-lambda';
 import { AuditEventMessage } from '../../shared/audit/message.js';
 import { recordEvent } from '../../shared/audit/service.js';
 import { logger } from '../../shared/logger.js';
+import { sqsBatchHandler } from '../../shared/queue/batch.js';
 
 /** One audit event: validated, recorded once (a redelivery is a no-op). Throws to fail it. */
 async function recordHandler(record: SQSRecord): Promise<void> {
@@ -18,13 +18,7 @@ async function recordHandler(record: SQSRecord): Promise<void> {
 /**
  * SQS worker of the audit queue. Reports partial batch failures (`batchItemFailures`, with
  * `ReportBatchItemFailures` on the event source mapping): one bad message never fails the
- * others; it is redelivered and after `maxReceiveCount` lands in the DLQ. A processor per
- * invocation: it keeps the batch's records and failures as its own state, so one shared by
- * overlapping invocations (as the local stack runs them) would mix their answers.
+ * others; it is redelivered and after `maxReceiveCount` lands in the DLQ (`sqsBatchHandler`:
+ * a processor per invocation, its answer checked against the records handled).
  */
-export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-  logger.addContext(context);
-  return processPartialResponse(event, recordHandler, new BatchProcessor(EventType.SQS), {
-    context,
-  });
-};
+export const handler = sqsBatchHandler(recordHandler);

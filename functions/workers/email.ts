@@ -1,10 +1,10 @@
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSRecord } from 'aws-lambda';
 import { logger } from '../../shared/logger.js';
 import { sendOnce } from '../../shared/mail/sent-emails.js';
 import { mailFrom } from '../../shared/mail/ses.js';
 import { OrderEmailMessage } from '../../shared/orders/email-message.js';
 import { renderOrderEmail } from '../../shared/orders/emails.js';
+import { sqsBatchHandler } from '../../shared/queue/batch.js';
 
 /** The event id of a body that may not parse, for the failure's log line. */
 function eventIdOf(body: string): string | undefined {
@@ -57,11 +57,6 @@ async function sendHandler(record: SQSRecord): Promise<void> {
  * SQS worker of the e-mail queue. Reports partial batch failures (`batchItemFailures`, with
  * `ReportBatchItemFailures` on the event source mapping): a bad message (invalid JSON, not
  * the schema) or a failed send fails only itself; it is redelivered, and after
- * `maxReceiveCount` lands in the DLQ. A processor per invocation, as in the audit worker.
+ * `maxReceiveCount` lands in the DLQ (`sqsBatchHandler`, as the audit worker).
  */
-export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-  logger.addContext(context);
-  return processPartialResponse(event, sendHandler, new BatchProcessor(EventType.SQS), {
-    context,
-  });
-};
+export const handler = sqsBatchHandler(sendHandler);
