@@ -1,4 +1,3 @@
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   calculateJwkThumbprint,
   createLocalJWKSet,
@@ -12,6 +11,7 @@ import * as z from 'zod/mini';
 import { ConfigError, getConfig } from '../config.js';
 import { ServiceUnavailable } from '../errors.js';
 import { logger } from '../logger.js';
+import { readSecretString } from '../secrets.js';
 import { useEnglishMessages } from '../zod-english.js';
 
 // A malformed key set fails with zod's error, whose messages are logged: in English, as ever.
@@ -85,32 +85,14 @@ interface KeySetSource {
 }
 
 /**
- * The SDK client of the key secrets, created at the first secret read: one attempt, short
- * timeouts (500 ms to connect, 1.5 s per request, enforced by `throwOnRequestTimeout`), so a
- * request waits ≤ 2 s. The SDK module is a dynamic `import()` of a package the bundle leaves
- * external (the Lambda runtime's), so it loads only when a secret is read, never at init, and
- * never in the local cloud or the tests (inline key sets).
- */
-let secretsClient: SecretsManagerClient | undefined;
-
-/**
  * The key set's JSON. Errors: `ConfigError` when no source is set; `ServiceUnavailable` (a
  * 503 with `Retry-After`) when Secrets Manager does not answer or refuses.
  */
 async function readKeySet(source: KeySetSource): Promise<string> {
   if (source.json) return source.json;
   if (!source.secretArn) throw new ConfigError(source.missing);
-  const sdk = await import('@aws-sdk/client-secrets-manager');
-  secretsClient ??= new sdk.SecretsManagerClient({
-    region: getConfig().AWS_REGION,
-    maxAttempts: 1,
-    requestHandler: { connectionTimeout: 500, requestTimeout: 1500, throwOnRequestTimeout: true },
-  });
   try {
-    const out = await secretsClient.send(
-      new sdk.GetSecretValueCommand({ SecretId: source.secretArn }),
-    );
-    return out.SecretString ?? '';
+    return await readSecretString(source.secretArn);
   } catch (error) {
     logger.error('reading a key set from Secrets Manager failed', {
       error: error instanceof Error ? error.message : String(error),

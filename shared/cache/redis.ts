@@ -1,7 +1,7 @@
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Redis, type Requester } from '@upstash/redis';
 import { getConfig } from '../config.js';
 import { logger } from '../logger.js';
+import { readSecretString } from '../secrets.js';
 import { restRequester } from './rest-requester.js';
 
 let client: Promise<Redis | null> | undefined;
@@ -13,16 +13,6 @@ interface Endpoint {
   token: string;
 }
 
-/**
- * The Secrets Manager client, created at the first secret read: one attempt, short timeouts
- * (500 ms to connect, 1.5 s per request, enforced by `throwOnRequestTimeout`), since a
- * request can do without Redis. The SDK module is a dynamic `import()` of a package the
- * bundle leaves external (the Lambda runtime's), so it loads only then, never at init. (Not
- * Powertools' `getSecret`: its module imports the SDK client statically, and esbuild turns
- * an external's static import into a `require` at the top of the bundle, so every Redis
- * function loaded the client at init, even with `REDIS_REST_URL` set.)
- */
-let secretsClient: SecretsManagerClient | undefined;
 /** The last secret read, reused for `SECRET_MAX_AGE_MS`. */
 let secretRead: { arn: string; endpoint: Endpoint | null; readAt: number } | undefined;
 
@@ -34,14 +24,7 @@ async function readEndpointSecret(arn: string): Promise<Endpoint | null> {
   if (secretRead?.arn === arn && Date.now() - secretRead.readAt < SECRET_MAX_AGE_MS) {
     return secretRead.endpoint;
   }
-  const sdk = await import('@aws-sdk/client-secrets-manager');
-  secretsClient ??= new sdk.SecretsManagerClient({
-    region: getConfig().AWS_REGION,
-    maxAttempts: 1,
-    requestHandler: { connectionTimeout: 500, requestTimeout: 1500, throwOnRequestTimeout: true },
-  });
-  const out = await secretsClient.send(new sdk.GetSecretValueCommand({ SecretId: arn }));
-  const value = JSON.parse(out.SecretString || '{}') as Partial<Endpoint> | null;
+  const value = JSON.parse((await readSecretString(arn)) || '{}') as Partial<Endpoint> | null;
   // An Upstash stage's secret stays empty until the operator fills it: no Redis until then.
   const endpoint =
     typeof value?.url === 'string' && value.url && typeof value.token === 'string' && value.token
