@@ -65,19 +65,24 @@ export async function listKeys(userId: string, sql: Queryable = getSql()): Promi
 }
 
 /**
- * Revokes the user's key (a revoked one keeps its first `revoked_at`). False when the user
- * has no key with this id.
+ * Revokes the user's key if it is live: sets `revoked_at` only where it is null, so a revoked
+ * key keeps its first `revoked_at`. Concurrent revocations queue on the row lock and only the
+ * first matches (READ COMMITTED re-checks the WHERE). Returns `'revoked'` when this call
+ * revoked it, `'already'` when it was revoked before, `null` when the user has no key with
+ * this id (none at all, or another user's).
  */
 export async function revokeKey(
+  sql: Queryable,
   userId: string,
   id: string,
-  sql: Queryable = getSql(),
-): Promise<boolean> {
-  const rows = await sql`
-    UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now())
-    WHERE id = ${id} AND user_id = ${userId}
+): Promise<'revoked' | 'already' | null> {
+  const updated = await sql`
+    UPDATE api_keys SET revoked_at = now()
+    WHERE id = ${id} AND user_id = ${userId} AND revoked_at IS NULL
     RETURNING id`;
-  return rows.length > 0;
+  if (updated.length > 0) return 'revoked';
+  const [existing] = await sql`SELECT 1 FROM api_keys WHERE id = ${id} AND user_id = ${userId}`;
+  return existing ? 'already' : null;
 }
 
 /** The key with this public prefix, with its hash and its owner's current role, or null. */

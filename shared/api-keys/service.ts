@@ -1,8 +1,11 @@
 /** API keys of machine clients (API.md § API keys): create, list, revoke. */
+
+import { addAuditEvent } from '../audit/events.js';
 import type { Principal, Role } from '../auth/tokens.js';
 import { getConfig } from '../config.js';
 import { withTransaction } from '../db/client.js';
 import { Conflict, NotFound, ValidationFailed } from '../errors.js';
+import { publishNow } from '../queue/outbox.js';
 import * as repository from './repository.js';
 import {
   type ApiKey,
@@ -33,6 +36,9 @@ function toApiKey(row: repository.ApiKeyRow): ApiKey {
  * the scopes it may hold. Errors: `ValidationFailed` (422) for a scope the role may not use or
  * an `expires_at` not in the future; `Conflict` (409) when the caller already has
  * `MAX_LIVE_KEYS` live keys; `NotFound` (404) when the account is gone (a live token of a deleted user).
+ * Audits `api_key.created` (actor: the caller) in the insert's transaction, published after
+ * commit; the event holds the key's id, name, public prefix, scopes and expiry, never the
+ * secret or its hash.
  */
 export async function createApiKey(
   caller: Principal,
@@ -45,7 +51,7 @@ export async function createApiKey(
     ]);
   }
   const secret = generateKey(getConfig().STAGE);
-  const row = await withTransaction(async (tx) => {
+  const { row, eventId } = await withTransaction(async (tx) => {
     const role = await repository.lockOwner(tx, caller.userId);
     if (!role) throw new NotFound('The account does not exist.');
     const allowed = new Set(scopesAllowedFor(role as Role));
@@ -64,7 +70,7 @@ export async function createApiKey(
     if ((await repository.countLiveKeys(tx, caller.userId)) >= MAX_LIVE_KEYS) {
       throw new Conflict(`You have ${MAX_LIVE_KEYS} live keys, the most allowed: revoke one.`);
     }
-    return repository.insertKey(tx, {
+    const row = await repository.insertKey(tx, {
       userId: caller.userId,
       name: body.name,
       prefix: secret.prefix,
@@ -72,7 +78,21 @@ export async function createApiKey(
       scopes: [...new Set(body.scopes)],
       expiresAt,
     });
+    const eventId = await addAuditEvent(tx, {
+      action: 'api_key.created',
+      actorId: caller.userId,
+      resourceType: 'api_key',
+      resourceId: row.id,
+      metadata: {
+        name: row.name,
+        prefix: row.prefix,
+        scopes: row.scopes,
+        expires_at: row.expires_at?.toISOString() ?? null,
+      },
+    });
+    return { row, eventId };
   });
+  await publishNow([eventId]);
   return { ...toApiKey(row), key: secret.key };
 }
 
@@ -82,9 +102,22 @@ export async function listApiKeys(caller: Principal): Promise<ApiKeyList> {
 }
 
 /**
- * Revokes one of the caller's keys; revoking a revoked key succeeds again (idempotent).
+ * Revokes one of the caller's keys; revoking a revoked key succeeds again (idempotent) and
+ * changes nothing. The revocation that takes effect audits `api_key.revoked` (actor: the
+ * caller) in its transaction, published after commit; a repeat adds no event.
  * Errors: `NotFound` for an unknown id or another user's key.
  */
 export async function revokeApiKey(caller: Principal, id: string): Promise<void> {
-  if (!(await repository.revokeKey(caller.userId, id))) throw new NotFound('No key with this id.');
+  const eventId = await withTransaction(async (tx) => {
+    const outcome = await repository.revokeKey(tx, caller.userId, id);
+    if (outcome === null) throw new NotFound('No key with this id.');
+    if (outcome === 'already') return null;
+    return addAuditEvent(tx, {
+      action: 'api_key.revoked',
+      actorId: caller.userId,
+      resourceType: 'api_key',
+      resourceId: id,
+    });
+  });
+  if (eventId) await publishNow([eventId]);
 }

@@ -20,6 +20,7 @@ export const keysRoutes = {
     errors: [404, 409],
     auth: 'user',
     database: true,
+    publishes: ['audit'],
     rateLimit: limits.default,
     summary: 'Create an API key (its secret is shown this once)',
     description:
@@ -50,6 +51,7 @@ export const keysRoutes = {
     errors: [404],
     auth: 'user',
     database: true,
+    publishes: ['audit'],
     rateLimit: limits.default,
     summary: 'Revoke an API key (idempotent)',
     description: 'A revoked key is refused within 5 s everywhere. Another user’s key is 404.',

@@ -12,6 +12,17 @@ async function createKey(user: TestUser, body: Record<string, unknown>) {
   return api.post('/api/v1/api-keys', { token: user.token, body });
 }
 
+/** The audit events a write left in the outbox for `resourceId`: `action by actor`, and the rows' text. */
+async function auditEventsOf(resourceId: string): Promise<{ events: string[]; text: string }> {
+  const rows = await getSql()<{ type: string; actor: string | null; payload: string }[]>`
+    SELECT type, payload->>'actor_id' AS actor, payload::text AS payload FROM outbox
+    WHERE queue = 'audit' AND payload->>'resource_id' = ${resourceId} ORDER BY created_at, id`;
+  return {
+    events: rows.map((row) => `${row.type} by ${row.actor}`),
+    text: rows.map((row) => row.payload).join('\n'),
+  };
+}
+
 describe('API keys: creation, listing, revocation (API.md § API keys)', () => {
   it('creates a key shown once: sk_<stage>_<base62>, ≥ 256 bits, only its hash stored', async () => {
     const user = await createUser(api);
@@ -111,6 +122,46 @@ describe('API keys: creation, listing, revocation (API.md § API keys)', () => {
     expect(
       (await api.delete(`/api/v1/api-keys/${randomUUID()}`, { token: owner.token })).status,
     ).toBe(404);
+  });
+
+  it('audits creation and revocation with the user as actor, once each, never the secret or its hash', async () => {
+    const [owner, other] = await Promise.all([createUser(api), createUser(api)]);
+    const created = await createKey(owner, { name: 'audited', scopes: ['notes:read'] });
+    expect(created.status).toBe(201);
+    const { id, key, prefix } = created.body as { id: string; key: string; prefix: string };
+    expect((await auditEventsOf(id)).events).toEqual([`api_key.created by ${owner.id}`]);
+
+    const path = `/api/v1/api-keys/${id}`;
+    expect((await api.delete(path, { token: other.token })).status).toBe(404);
+    expect((await api.delete(path, { token: owner.token })).status).toBe(204);
+    expect((await api.delete(path, { token: owner.token })).status).toBe(204);
+    const [first, second] = await Promise.all([
+      api.delete(path, { token: owner.token }),
+      api.delete(path, { token: owner.token }),
+    ]);
+    expect([first.status, second.status]).toEqual([204, 204]);
+
+    const { events, text } = await auditEventsOf(id);
+    expect(events).toEqual([`api_key.created by ${owner.id}`, `api_key.revoked by ${owner.id}`]);
+    expect(text).toContain(prefix);
+    const [row] = await getSql()<{ key_hash: Buffer }[]>`
+      SELECT key_hash FROM api_keys WHERE id = ${id}`;
+    const hash = row?.key_hash as Buffer;
+    expect(text).not.toContain(key);
+    expect(text).not.toContain(key.slice(prefix.length));
+    expect(text).not.toContain(hash.toString('hex'));
+    expect(text).not.toContain(hash.toString('base64'));
+    expect(text).not.toContain(`\\x${hash.toString('hex')}`);
+  });
+
+  it('a failed creation (409, 422) audits nothing', async () => {
+    const user = await createUser(api);
+    const refused = await createKey(user, { name: 'x', scopes: ['inventory:write'] });
+    expect(refused.status).toBe(422);
+    const [row] = await getSql()<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM outbox
+      WHERE queue = 'audit' AND type = 'api_key.created' AND payload->>'actor_id' = ${user.id}`;
+    expect(row?.n).toBe(0);
   });
 });
 
