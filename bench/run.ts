@@ -339,6 +339,7 @@ verdicts.push(...(await benchInventory(ITERATIONS)));
 
 const { benchOrders } = await import('./orders.js');
 verdicts.push(...(await benchOrders(ITERATIONS)));
+verdicts.push(...(await (await import('./api-keys.js')).benchApiKeys(ITERATIONS)));
 
 if (process.env.BENCH_LOAD !== '0') {
   const { benchLoad } = await import('./load.js');
