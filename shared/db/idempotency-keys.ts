@@ -79,14 +79,6 @@ export async function tryLockIdempotencyKey(
 }
 
 /**
- * Takes the advisory lock of `id`, waiting for a transaction that holds it to end (bounded by
- * the connection's `lock_timeout`, then SQLSTATE 55P03).
- */
-export async function lockIdempotencyKey(tx: TransactionSql, id: IdempotencyKeyId): Promise<void> {
-  await tx`SELECT pg_advisory_xact_lock(${idempotencyLockId(id)}::bigint)`;
-}
-
-/**
  * Inserts the record of `id` unless one exists (`ON CONFLICT DO NOTHING`). Returns whether
  * this call inserted it.
  */

@@ -13,7 +13,7 @@ import {
   withReadSnapshot,
   withTransaction,
 } from '../db/client.js';
-import type { TransactionHooks } from '../db/transaction-hooks.js';
+import { type TransactionHooks, withTransactionHooks } from '../db/transaction-hooks.js';
 import {
   Conflict,
   type FieldError,
@@ -204,8 +204,10 @@ async function customerFor(
  * Places an order (API.md § Orders): for the caller's own customer (users) or the named one
  * (admins); lines checked against the catalog, unit prices copied from it, totals computed
  * exactly by PostgreSQL. Order, lines, first history row, the `order.created` audit and
- * e-mail events and (through `hooks`) the idempotency record commit in one transaction;
- * the events are published after commit (best effort; the relay retries).
+ * e-mail events and (through `hooks`) the idempotency record commit in one transaction
+ * (`withTransactionHooks`: with hooks, the write runs in a savepoint, so a 409/422 below is
+ * recorded in the same transaction as its rollback); the events are published after commit
+ * (best effort; the relay retries).
  * Errors: `ValidationFailed` (422: `order_item_limit`, `duplicate_product`, unknown or
  * inactive product on `items.N.product_id`, admin without `customer_id`); `NotFound`
  * (another's customer); `Conflict` (409: no customer profile yet, inactive customer).
@@ -216,9 +218,9 @@ export async function createOrder(
   hooks?: TransactionHooks<OrderDetail>,
 ): Promise<OrderDetail> {
   checkLines(body.items);
-  const { order, eventIds } = await asExistingAccount(() =>
-    withTransaction(async (tx) => {
-      await hooks?.begin(tx);
+  let eventIds: string[] = [];
+  const order = await asExistingAccount(() =>
+    withTransactionHooks(async (tx) => {
       const customer = await customerFor(caller, body.customer_id, tx);
       if (!customer.active) throw new Conflict('The customer is inactive and cannot place orders.');
       const products = new Map(
@@ -249,7 +251,7 @@ export async function createOrder(
         lines: body.items,
       });
       const order = await readDetail(row, tx);
-      const eventIds = [
+      eventIds = [
         await addAuditEvent(tx, {
           action: 'order.created',
           actorId: caller.userId,
@@ -259,9 +261,8 @@ export async function createOrder(
         }),
         await addToOutbox(tx, emailEvent(order, customer, 'order.created', null, null)),
       ];
-      await hooks?.commit(tx, order);
-      return { order, eventIds };
-    }),
+      return order;
+    }, hooks),
   );
   await publishNow(eventIds);
   return order;

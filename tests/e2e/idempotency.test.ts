@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { getSql } from '../../shared/db/client.js';
+import { getSql, type Queryable, type TransactionSql } from '../../shared/db/client.js';
 import { idempotencyLockId } from '../../shared/db/idempotency-keys.js';
 import { withTransactionHooks } from '../../shared/db/transaction-hooks.js';
 import { Conflict, ValidationFailed } from '../../shared/errors.js';
@@ -287,6 +287,93 @@ describe('Idempotency-Key with test-only handlers (same stack, same database)', 
       expect(fresh.status).toBe(201);
       expect(await stored(id)).toBe(2);
     }
+  });
+
+  it('records a business 409 in the write’s own transaction, after rolling the write back to its savepoint', async () => {
+    const route = defineRoute({
+      ...inventoryRoutes.inventoryUpdate,
+      path: '/test/idempotency/atomic',
+      function: 'test/idempotency-atomic',
+      errors: [409],
+    });
+    /** Each write's transaction id, and what `failed` saw in its transaction after recording. */
+    const writeTransactions: string[] = [];
+    const recordings: { transaction: string; inside: number; outside: number }[] = [];
+    const currentTransaction = async (tx: TransactionSql) =>
+      (await tx<{ id: string }[]>`SELECT txid_current()::text AS id`)[0]?.id as string;
+    const count = async (q: Queryable, key: string) =>
+      (
+        await q<{ n: number }[]>`
+          SELECT count(*)::int AS n FROM idempotency_keys
+          WHERE scope = ${admin.id} AND route = ${`POST ${route.path}`} AND key = ${key}`
+      )[0]?.n as number;
+    const handler = createHandler(route, async ({ body, idempotency }) => {
+      const render = () => ({ status: 201 as const });
+      const hooks = idempotency?.hooks(render);
+      const key = idempotency?.key as string;
+      await withTransactionHooks(
+        async (tx) => {
+          writeTransactions.push(await currentTransaction(tx));
+          await insertRecords(body.items, tx);
+          throw new Conflict('The stock of this product is frozen.');
+        },
+        hooks && {
+          ...hooks,
+          failed: async (tx, error) => {
+            const keep = await hooks.failed(tx, error);
+            recordings.push({
+              transaction: await currentTransaction(tx),
+              inside: await count(tx, key),
+              // Another connection: the record is not committed yet, so not visible there.
+              outside: await count(sql, key),
+            });
+            return keep;
+          },
+        },
+      );
+      return render();
+    });
+    const id = product();
+    const key = newKey();
+    const first = await invoke(handler, route.path, { body: batch(id), key });
+    expect(first.status).toBe(409);
+    expect(replayed(first)).toBe(false);
+    // The record was written by the write's own transaction (after its rollback to the
+    // savepoint), uncommitted until that transaction's COMMIT; nothing of the write is stored.
+    expect(writeTransactions).toHaveLength(1);
+    expect(recordings).toEqual([{ transaction: writeTransactions[0], inside: 1, outside: 0 }]);
+    expect(await stored(id)).toBe(0);
+    expect(await count(sql, key)).toBe(1);
+
+    const again = await invoke(handler, route.path, { body: batch(id), key });
+    expect(again.status).toBe(409);
+    expect(replayed(again)).toBe(true);
+    expect({ ...again.body, request_id: 'x' }).toEqual({ ...first.body, request_id: 'x' });
+    expect(writeTransactions).toHaveLength(1);
+    expect(await stored(id)).toBe(0);
+    expect(await records(admin.id, key, `POST ${route.path}`)).toBe(1);
+  });
+
+  it('a write that fails with another error (500) rolls the whole transaction back and records nothing', async () => {
+    const route = defineRoute({
+      ...inventoryRoutes.inventoryUpdate,
+      path: '/test/idempotency/crash-in-write',
+      function: 'test/idempotency-crash-in-write',
+    });
+    const handler = createHandler(route, async ({ body, idempotency }) => {
+      const render = () => ({ status: 201 as const });
+      await withTransactionHooks(async (tx) => {
+        await insertRecords(body.items, tx);
+        throw new Error('the write crashed');
+      }, idempotency?.hooks(render));
+      return render();
+    });
+    const id = product();
+    const key = newKey();
+    const crashed = await invoke(handler, route.path, { body: batch(id), key });
+    expect(crashed.status).toBe(500);
+    expect(await stored(id)).toBe(0);
+    expect(await records(admin.id, key, `POST ${route.path}`)).toBe(0);
   });
 
   it('after a crash that follows the commit (500), the retry replays the 201 without a second write', async () => {

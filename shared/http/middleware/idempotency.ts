@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
-import { getSql, type TransactionSql, withTransaction } from '../../db/client.js';
+import { getSql, type TransactionSql } from '../../db/client.js';
 import {
   findIdempotencyRecord,
   type IdempotencyKeyId,
   type IdempotencyRecord,
   insertIdempotencyRecord,
-  lockIdempotencyKey,
   tryLockIdempotencyKey,
 } from '../../db/idempotency-keys.js';
 import type { TransactionHooks } from '../../db/transaction-hooks.js';
@@ -144,32 +143,6 @@ function isBusinessRuleError(error: unknown): error is AppError {
 }
 
 /**
- * Stores the problem response of a business-rule error as the key's record, under the key's
- * lock (waiting for a request with the key that holds it), unless a record exists by then.
- * Returns that existing record, or undefined once stored. A failure is logged and leaves no
- * record (the client may retry with the key).
- */
-async function recordProblem(
-  id: IdempotencyKeyId,
-  record: IdempotencyRecord,
-): Promise<IdempotencyRecord | undefined> {
-  try {
-    return await withTransaction(async (tx) => {
-      await lockIdempotencyKey(tx, id);
-      const existing = await findIdempotencyRecord(tx, id);
-      if (existing) return existing;
-      await insertIdempotencyRecord(tx, id, record);
-      return undefined;
-    });
-  } catch (error) {
-    logger.warn('could not record the idempotency key of a refused request', {
-      error: error as Error,
-    });
-    return undefined;
-  }
-}
-
-/**
  * Idempotency keys (draft-ietf-httpapi-idempotency-key-header; API.md § Idempotency keys) for
  * the route `route` (`"POST /api/v1/orders"`: method and path template), after validation and
  * before the handler, on authenticated routes that declare `idempotency: true`.
@@ -184,9 +157,10 @@ async function recordProblem(
  *   `begin` takes the key's advisory lock without waiting (held by another transaction: 409)
  *   and, if a record committed meanwhile, rolls back and
  *   answers from it as above; `commit` inserts the record with `render(result)` as the stored
- *   response, in the write's own transaction. A 409 or 422 business-rule error raised after
- *   `begin` (its transaction rolled back) is stored as the record too, so it replays; any
- *   other outcome (5xx, other errors, refusals before this middleware) stores nothing.
+ *   response, in the write's own transaction; `failed` stores a 409 or 422 business-rule
+ *   error the write raised as the record instead, in the same transaction, after the write
+ *   was rolled back to its savepoint (`withTransactionHooks`), so it replays. Any other
+ *   outcome (5xx, other errors, refusals before this middleware) stores nothing.
  */
 export function idempotency(route: string): Middleware {
   return {
@@ -220,7 +194,7 @@ function keyedRequest(
   const { requestId } = request.context.requestState;
   /** `begin` took the lock and found no record: the write may happen. */
   let armed = false;
-  /** `commit` inserted the record (it commits, or rolls back, with the write). */
+  /** `commit` or `failed` inserted the record (it commits, or rolls back, with the write). */
   let recorded = false;
   const hooks = (render: (result: unknown) => ReplyLike): TransactionHooks<unknown> => ({
     begin: async (tx: TransactionSql) => {
@@ -241,6 +215,19 @@ function keyedRequest(
       if (!inserted) throw new Error('idempotency key recorded twice under its lock');
       recorded = true;
     },
+    failed: async (tx: TransactionSql, error: unknown) => {
+      if (!armed || !isBusinessRuleError(error)) return false;
+      const problem = errorToProblem(error, { requestId, instance: request.event.rawPath ?? '/' });
+      const inserted = await insertIdempotencyRecord(tx, id, {
+        fingerprint,
+        status: problem.statusCode as number,
+        headers: problem.headers as Record<string, string>,
+        body: problem.body ?? null,
+      });
+      if (!inserted) throw new Error('idempotency key recorded twice under its lock');
+      recorded = true;
+      return true;
+    },
   });
   return {
     input: { key: id.key, hooks },
@@ -258,19 +245,6 @@ function keyedRequest(
       } catch (error) {
         if (error instanceof RecordedMeanwhile) {
           return answerFrom(error.record, fingerprint, requestId);
-        }
-        if (armed && !recorded && isBusinessRuleError(error)) {
-          const problem = errorToProblem(error, {
-            requestId,
-            instance: request.event.rawPath ?? '/',
-          });
-          const existing = await recordProblem(id, {
-            fingerprint,
-            status: problem.statusCode as number,
-            headers: problem.headers as Record<string, string>,
-            body: problem.body ?? null,
-          });
-          if (existing) return answerFrom(existing, fingerprint, requestId);
         }
         throw error;
       }

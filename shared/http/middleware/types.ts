@@ -58,7 +58,8 @@ export interface IdempotencyState {
   };
   /**
    * Runs the handler's call under the key: answers a stored response instead when the key
-   * already has one, and records a business-rule 409/422 the handler throws after arming it.
+   * already has one, or the record a request with the key committed meanwhile. (A
+   * business-rule 409/422 is recorded by the hooks, in the write's transaction.)
    */
   run(call: () => Promise<HttpResult>): Promise<HttpResult>;
 }
