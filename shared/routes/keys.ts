@@ -39,6 +39,9 @@ export const keysRoutes = {
     function: 'keys/api-keys',
     auth: 'user',
     database: true,
+    // Lists publish nothing, but the routes of one function declare the same grants (the
+    // function sends the audit events of creation and revocation).
+    publishes: ['audit'],
     rateLimit: limits.default,
     summary: 'Your API keys that are not revoked (never their secrets)',
     tag: 'api-keys',
