@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, SecretValue, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, NestedStack, SecretValue, Stack, type StackProps } from 'aws-cdk-lib';
 import {
   type CfnStage,
   type CorsHttpMethod,
@@ -135,7 +135,28 @@ export class ApiStack extends Stack {
       ),
     );
 
-    /** A Node 22 arm64 function (a CommonJS bundle) from `functions/<file>.ts`, with its log group. */
+    // CloudFormation allows 500 resources per stack: the functions of each domain (the first
+    // folder of their file: notes, orders, workers…) live in a nested stack of their own, with
+    // everything that is theirs (role, policy, log group, invoke permission, event source
+    // mapping). The deploy-time functions stay here, beside the trigger and rotation they serve.
+    const domainStacks = new Map<string, NestedStack>();
+    const scopeFor = (file: string): Construct => {
+      const domain = file.split('/')[0] as string;
+      if (file.startsWith('deploy/')) return this;
+      let nested = domainStacks.get(domain);
+      if (!nested) {
+        nested = new NestedStack(this, `${logicalName(domain)}Functions`, {
+          description: `notes-api ${stage.name}: the ${domain} functions`,
+        });
+        domainStacks.set(domain, nested);
+      }
+      return nested;
+    };
+
+    /**
+     * A Node 22 arm64 function (a CommonJS bundle) from `functions/<file>.ts`, with its log
+     * group, in its domain's nested stack (`scopeFor`).
+     */
     const bundledFunction = (
       file: string,
       options: {
@@ -146,7 +167,8 @@ export class ApiStack extends Stack {
       },
     ) => {
       const name = logicalName(file);
-      const fn = new NodejsFunction(this, `${name}Function`, {
+      const scope = scopeFor(file);
+      const fn = new NodejsFunction(scope, `${name}Function`, {
         entry: join(REPO_ROOT, 'functions', `${file}.ts`),
         handler: 'handler',
         runtime: Runtime.NODEJS_22_X,
@@ -163,7 +185,7 @@ export class ApiStack extends Stack {
               securityGroups: [functionSecurityGroup],
             }
           : {}),
-        logGroup: new LogGroup(this, `${name}Logs`, {
+        logGroup: new LogGroup(scope, `${name}Logs`, {
           retention: stage.logRetention,
           removalPolicy: stage.removalPolicy,
         }),
@@ -281,8 +303,7 @@ export class ApiStack extends Stack {
       };
     }
 
-    // A function may serve several routes (the API keys' three share one, to stay under
-    // CloudFormation's 500 resources per stack): one function, one integration, each route.
+    // A function may serve several routes: one function, one integration, each route.
     const integrations = new Map<string, HttpLambdaIntegration>();
     for (const route of routeList as RouteDefinition[]) {
       let integration = integrations.get(route.function);
@@ -299,8 +320,7 @@ export class ApiStack extends Stack {
         methods:
           route.method === 'GET' ? [HttpMethod.GET, HttpMethod.HEAD] : [route.method as HttpMethod],
         // One invoke permission per function for this API (its GET and HEAD routes share it),
-        // not one per route: fewer resources under CloudFormation's 500 per stack, and still
-        // only this API may invoke the function.
+        // not one per route: fewer resources, and still only this API may invoke it.
         integration,
       });
     }

@@ -153,7 +153,7 @@ function routesOfFile(file: string): RouteDefinition[] {
 /**
  * esbuild `define`s of one function: for an HTTP function, which middlewares its route
  * needs (`stackDefines`), so the bundle holds only those modules; none for the others. A
- * function that serves several routes (`keys/api-keys`) gets a need when any of them has it.
+ * function that serves several routes gets a need when any of them has it.
  */
 export function definesFor(file: string): Record<string, string> {
   const defines: Record<string, string> = {};

@@ -1,8 +1,4 @@
-/**
- * Routes of API keys (API.md § API keys); gathered by `./index.ts`. Tokens only. The three
- * share one function (`functions/keys/api-keys.ts`, dispatching by method): CloudFormation's
- * 500 resources per stack leave the prod stack no room for three more functions.
- */
+/** Routes of API keys (API.md § API keys); gathered by `./index.ts`. Tokens only. */
 import {
   ApiKeyIdParams,
   ApiKeyList,
@@ -16,7 +12,7 @@ export const keysRoutes = {
   createApiKey: defineRoute({
     method: 'POST',
     path: '/api/v1/api-keys',
-    function: 'keys/api-keys',
+    function: 'keys/create',
     errors: [404, 409],
     auth: 'user',
     database: true,
@@ -36,12 +32,9 @@ export const keysRoutes = {
   listApiKeys: defineRoute({
     method: 'GET',
     path: '/api/v1/api-keys',
-    function: 'keys/api-keys',
+    function: 'keys/list',
     auth: 'user',
     database: true,
-    // Lists publish nothing, but the routes of one function declare the same grants (the
-    // function sends the audit events of creation and revocation).
-    publishes: ['audit'],
     rateLimit: limits.default,
     summary: 'Your API keys that are not revoked (never their secrets)',
     tag: 'api-keys',
@@ -50,7 +43,7 @@ export const keysRoutes = {
   revokeApiKey: defineRoute({
     method: 'DELETE',
     path: '/api/v1/api-keys/{id}',
-    function: 'keys/api-keys',
+    function: 'keys/revoke',
     errors: [404],
     auth: 'user',
     database: true,

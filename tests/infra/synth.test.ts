@@ -1,4 +1,4 @@
-import { App } from 'aws-cdk-lib';
+import { App, NestedStack, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { ManagedPolicy, User } from 'aws-cdk-lib/aws-iam';
 import { describe, expect, it } from 'vitest';
@@ -10,6 +10,7 @@ import { stageConfig, stages } from '../../infra/stages.js';
 import type { RouteDefinition } from '../../shared/http/route.js';
 import { outboxRelay, queueList, retention } from '../../shared/queue/queues.js';
 import { fallbackRoute, routeList, routes } from '../../shared/routes/index.js';
+import { flattenedTemplate, nestedTemplates } from './flatten.js';
 
 type Resource = {
   Type: string;
@@ -30,14 +31,17 @@ function stageApp(stageName: string, context: Record<string, unknown> = {}) {
 /** Synthesises a stage and indexes its template. */
 function synth(stageName: string, context: Record<string, unknown> = {}) {
   const { app, stack } = stageApp(stageName, context);
-  const template = Template.fromStack(stack);
+  // The parent and its nested stacks (the domains' functions), folded into one.
+  const template = flattenedTemplate(stack);
   const resources = template.toJSON().Resources as Record<string, Resource>;
   /** Logical ids of the resources of `type`. */
   const ofType = (type: string) =>
     Object.entries(resources).filter(([, r]) => r.Type === type) as [string, Resource][];
   /** The logical id CDK gave a function of the stack. */
-  const functionId = (file: string) =>
-    stack.getLogicalId(stack.functions.get(file)?.node.defaultChild as never);
+  const functionId = (file: string) => {
+    const fn = stack.functions.get(file);
+    return Stack.of(fn as never).getLogicalId(fn?.node.defaultChild as never);
+  };
   return { app, stack, template, resources, ofType, functionId };
 }
 
@@ -381,7 +385,7 @@ describe.each(['dev', 'prod'])('CDK stack, stage %s', (stageName) => {
     }
     for (const [file, fn] of stack.functions) {
       const variables = json(
-        (resources[stack.getLogicalId(fn.node.defaultChild as never)] as Resource).Properties
+        (resources[Stack.of(fn).getLogicalId(fn.node.defaultChild as never)] as Resource).Properties
           .Environment.Variables,
       );
       if (!signers.includes(file) && file !== deployFunctions.rotateSigningKeys) {
@@ -731,6 +735,28 @@ describe.each(['dev', 'prod'])('CDK stack, stage %s', (stageName) => {
     }
   });
 
+  it('keeps every template far below CloudFormation’s limits: the functions live in a nested stack per domain', () => {
+    const templates = [
+      ['parent', Template.fromStack(stack).toJSON()],
+      ...[...nestedTemplates(stack)].map(([id, { template: t }]) => [id, t]),
+    ] as [string, { Resources: object; Parameters?: object; Outputs?: object }][];
+    expect(templates.length).toBeGreaterThan(5);
+    // 500 resources, 200 parameters and 200 outputs per template (CloudFormation quotas).
+    for (const [id, t] of templates) {
+      expect(Object.keys(t.Resources).length, id).toBeLessThan(400);
+      expect(Object.keys(t.Parameters ?? {}).length, id).toBeLessThan(150);
+      expect(Object.keys(t.Outputs ?? {}).length, id).toBeLessThan(150);
+    }
+    // The folded template these tests read resolves every cross-stack parameter and output.
+    // (The rotation applications' own `Outputs.RotationLambdaARN` are not ours.)
+    expect(json(resources)).not.toMatch(/"Ref":"referenceto|"Outputs\.NotesApi/);
+    for (const file of runtimeFunctions) {
+      const home = Stack.of(stack.functions.get(file) as never);
+      expect(NestedStack.isNestedStack(home), file).toBe(true);
+      expect(home.node.id, file).toBe(`${logicalName(file.split('/')[0] as string)}Functions`);
+    }
+  });
+
   it(`names the stack and its named resources after the stage (${stageName})`, () => {
     expect(stack.stackName).toBe(`NotesApi-${stageName}`);
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', { Name: `notes-api-${stageName}` });
@@ -800,6 +826,16 @@ describe('stage configuration', () => {
 });
 
 describe('cdk-nag', () => {
+  it('checks the nested stacks too: a finding in one fails the synth', () => {
+    const { app, stack } = stageApp('dev');
+    const nested = Stack.of(stack.functions.get('notes/get') as never);
+    new User(nested, 'Unreviewed').addManagedPolicy(
+      ManagedPolicy.fromAwsManagedPolicyName('AdministratorAccess'),
+    );
+    checkWithNag(app, stack);
+    expect(() => app.synth()).toThrow(/AwsSolutions-IAM4/);
+  });
+
   it('fails the synth on a finding nobody acknowledged', () => {
     const { app, stack } = stageApp('dev');
     new User(stack, 'Unreviewed').addManagedPolicy(

@@ -40,7 +40,7 @@ const PUBLIC_SAMPLES: Record<string, { status: number; before?: () => Promise<un
 const eventFile = (fn: string) => `events/${fn.replace(/\//g, '-')}.json`;
 
 describe('sample events (sam local invoke -e / npm run invoke)', () => {
-  // One event per function: a function serving several routes (keys/api-keys) has its first's.
+  // One event per function: a function serving several routes has its first route's.
   const firstOfEach = [...routeList, fallbackRoute].filter(
     (route, i, all) => all.findIndex((r) => r.function === route.function) === i,
   );

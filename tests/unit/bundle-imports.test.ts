@@ -72,7 +72,8 @@ describe('function bundles hold the API-key code only where the route accepts ke
     ['inventory/update', true],
     ['customers/list', false],
     ['users/me', false],
-    ['keys/api-keys', false],
+    ['keys/create', false],
+    ['keys/list', false],
     ['auth/login', false],
   ])(
     '%s bundles middleware/api-key.ts and api-keys/verification.ts: %s',
