@@ -8,25 +8,10 @@ import {
   ObjectOwnership,
 } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { FILE_PREFIXES, type FileAccess } from '../shared/files/prefixes.js';
 import type { StageConfig } from './stages.js';
 
-/**
- * The key prefixes of the files bucket and how long their objects live: exports are
- * downloaded within minutes (their presigned URL is valid 15 minutes) and kept a week for a
- * retry of the download; an upload is imported right after it is sent, so a day is plenty.
- */
-export const FILE_PREFIXES = {
-  exports: { prefix: 'exports/', expireAfterDays: 7 },
-  uploads: { prefix: 'uploads/', expireAfterDays: 1 },
-} as const;
-export type FilePrefix = keyof typeof FILE_PREFIXES;
-
-/** What a function may do with the objects under one prefix of the files bucket. */
-export interface FileAccess {
-  prefix: FilePrefix;
-  /** `read`: s3:GetObject (also what a presigned GET it signs needs); `write`: s3:PutObject (and multipart). */
-  access: 'read' | 'write';
-}
+export { FILE_PREFIXES, type FileAccess, type FilePrefix } from '../shared/files/prefixes.js';
 
 /**
  * The private S3 bucket of one stage for job files (exports it writes, CSV uploads it

@@ -181,6 +181,24 @@ const Environment = z
     AUDIT_QUEUE_URL: z.optional(z.url()),
     /** SQS URL of the e-mail queue. Unset: its events stay in the outbox. */
     EMAIL_QUEUE_URL: z.optional(z.url()),
+    /** SQS URL of the jobs queue. Unset: job runs stay in the outbox. */
+    JOBS_QUEUE_URL: z.optional(z.url()),
+    /** SQS URL of the jobs DLQ, where the worker moves a job's message after its last attempt. */
+    JOBS_DLQ_URL: z.optional(z.url()),
+    /** Base of the jobs' retry backoff, in seconds (delay ≈ base × 2^(attempt−1), jittered, ≤ 900). */
+    JOBS_RETRY_BASE_SECONDS: z._default(z.coerce.number().check(z.int(), z.gte(0), z.lte(900)), 10),
+    /**
+     * A job run yields (saves its checkpoint and continues in a new message) once less than
+     * this much of its invocation is left, in ms.
+     */
+    JOBS_YIELD_MARGIN_MS: z._default(
+      z.coerce.number().check(z.int(), z.gte(0), z.lte(600_000)),
+      60_000,
+    ),
+    /** The files bucket (exports, uploads); set on the functions that use it. */
+    FILES_BUCKET: z.optional(z.string().check(z.minLength(3))),
+    /** S3 endpoint override (the local cloud's fauxqs S3, path-style); unset in AWS. */
+    S3_ENDPOINT: z.optional(z.url()),
     /** SQS endpoint override (the local cloud's fauxqs); unset in AWS. */
     SQS_ENDPOINT: z.optional(z.url()),
     /**

@@ -65,7 +65,7 @@ export interface LocalQueues {
   port: number;
   /** Queue URL by logical name (`audit`), and of its DLQ (`audit-dlq`). */
   urls: Record<string, string>;
-  /** Environment for the functions: `SQS_ENDPOINT`, `<QUEUE>_QUEUE_URL`, dummy credentials. */
+  /** Environment for the functions: `SQS_ENDPOINT`, `<QUEUE>_QUEUE_URL` (and `<QUEUE>_DLQ_URL` of a queue that `requeues`), dummy credentials. */
   env: Record<string, string>;
   server: FauxqsServer;
   /** Stops fauxqs (an SQS outage); `start()` brings it back on the same port. */
@@ -114,8 +114,11 @@ export async function startLocalQueues(
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
   };
-  for (const queue of queueList)
+  for (const queue of queueList) {
     env[`${queue.name.toUpperCase()}_QUEUE_URL`] = urls[queue.name] as string;
+    if ('requeues' in queue && queue.requeues)
+      env[`${queue.name.toUpperCase()}_DLQ_URL`] = urls[`${queue.name}-dlq`] as string;
+  }
   return {
     endpoint: server.address,
     port,

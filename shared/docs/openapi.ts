@@ -9,7 +9,7 @@ import {
 } from 'zod-openapi';
 import { IDEMPOTENCY_KEY_MAX_LENGTH, IDEMPOTENT_REPLAYED_HEADER } from '../http/idempotency-key.js';
 import { MAX_BODY_BYTES } from '../http/middleware/body.js';
-import type { RouteDefinition } from '../http/route.js';
+import { keyScopesOf, type RouteDefinition } from '../http/route.js';
 import { Problem } from '../http/schemas.js';
 import type { RateLimitPolicy } from '../rate-limits.js';
 
@@ -264,7 +264,12 @@ function operation(name: string, route: RouteDefinition): ZodOpenApiOperationObj
     // A route that accepts keys lists the scheme with the scope the key needs (OpenAPI 3.1
     // allows scopes on any scheme); others keep the document's token-only requirement.
     ...(route.auth !== 'public' && route.apiKeyScope
-      ? { security: [...TOKEN_SECURITY, { apiKey: [route.apiKeyScope] }] }
+      ? {
+          security: [
+            ...TOKEN_SECURITY,
+            ...keyScopesOf(route).map((scope) => ({ apiKey: [scope] })),
+          ],
+        }
       : {}),
     ...(request.path || request.query
       ? {
@@ -294,7 +299,9 @@ const TOKEN_SECURITY: Record<string, string[]>[] = [{ oauth2: [] }, { bearerAuth
 function describeAuth(route: RouteDefinition): string | undefined {
   if (route.auth === 'public') return route.description;
   const accepts = route.apiKeyScope
-    ? `Accepts an access token or an API key with the scope \`${route.apiKeyScope}\`.`
+    ? `Accepts an access token or an API key with the scope ${keyScopesOf(route)
+        .map((scope) => `\`${scope}\``)
+        .join(' or ')}.`
     : 'Access tokens only: an API key gets 403.';
   return route.description ? `${route.description}\n\n${accepts}` : accepts;
 }

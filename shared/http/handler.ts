@@ -24,7 +24,7 @@ import type { HttpEvent, HttpResult, Middleware, StackContext } from './middlewa
 import { validation } from './middleware/validation.js';
 import { stackNeeds } from './needs.js';
 import { toResult } from './reply.js';
-import type { RawResponse, RouteDefinition } from './route.js';
+import { keyScopesOf, type RawResponse, type RouteDefinition } from './route.js';
 
 // zod's messages in English, as classic zod gave them: in field errors and in logs.
 useEnglishMessages();
@@ -182,7 +182,7 @@ export function createHandler<R extends RouteDefinition>(
       needs.apiKey &&
       route.apiKeyScope
     ) {
-      parts.push(apiKeyAuthentication({ requirement, scope: route.apiKeyScope, tokens }));
+      parts.push(apiKeyAuthentication({ requirement, scopes: keyScopesOf(route), tokens }));
     } else {
       parts.push(tokens);
     }

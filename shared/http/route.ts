@@ -1,5 +1,6 @@
 import type * as core from 'zod/v4/core';
 import type { ApiKeyScope } from '../api-keys/schemas.js';
+import type { FileAccess } from '../files/prefixes.js';
 import type { QueueName } from '../queue/queues.js';
 import type { RateLimitPolicy } from '../rate-limits.js';
 
@@ -37,10 +38,12 @@ export interface RouteDefinition {
   function: string;
   auth: AuthRequirement;
   /**
-   * The scope an API key needs to call this route (API.md § API keys); none: tokens only (a
-   * key gets 403). Only on `user` and `admin` routes that use the database (the key lookup).
+   * The scope an API key needs to call this route (API.md § API keys), or a list of which it
+   * needs any one (the job routes: the handler checks the one its work needs); none: tokens
+   * only (a key gets 403). Only on `user` and `admin` routes that use the database (the key
+   * lookup).
    */
-  apiKeyScope?: ApiKeyScope;
+  apiKeyScope?: ApiKeyScope | readonly ApiKeyScope[];
   /**
    * The function queries PostgreSQL. CDK grants the database (and VPC placement) only to
    * these; OpenAPI documents their 503 with `Retry-After` (database unavailable).
@@ -60,6 +63,11 @@ export interface RouteDefinition {
   responses: Record<number, core.$ZodType | RawResponse>;
   /** Queues the handler publishes to (CDK grants `sqs:SendMessage` and sets their URLs). */
   publishes?: QueueName[];
+  /**
+   * What the handler does with the files bucket, per prefix (CDK grants exactly these and
+   * sets `FILES_BUCKET`; a presigned URL it signs needs the same access).
+   */
+  files?: FileAccess[];
   /** Error statuses the route's own rules produce (auth, body, limit errors are implied). */
   errors?: number[];
   /**
@@ -74,6 +82,13 @@ export interface RouteDefinition {
 }
 
 /** Identity helper that keeps a route's literal types for handler inference. */
+/** The scopes of which an API key needs one to call `route`; empty: tokens only. */
+export function keyScopesOf(route: Pick<RouteDefinition, 'apiKeyScope'>): readonly ApiKeyScope[] {
+  const scope = route.apiKeyScope;
+  if (scope === undefined) return [];
+  return typeof scope === 'string' ? [scope] : scope;
+}
+
 export function defineRoute<const R extends RouteDefinition>(route: R): R {
   return route;
 }

@@ -1,3 +1,5 @@
+import type { FileAccess } from '../files/prefixes.js';
+
 /**
  * The queues, declared once: CDK creates them (with their DLQs and event source mappings)
  * and the local cloud creates the same ones in fauxqs and polls them the same way.
@@ -27,6 +29,14 @@ export interface QueueDefinition {
    * nothing else of SES) and sets its sender, `MAIL_FROM`.
    */
   sendsEmail?: true;
+  /** What the worker does with the files bucket, per prefix (CDK grants exactly these). */
+  files?: FileAccess[];
+  /**
+   * The worker sends to its own queue (continuations, delayed retries) and, after a job's
+   * last attempt, its message to the DLQ: CDK grants `sqs:SendMessage` on both and sets
+   * `<NAME>_QUEUE_URL` and `<NAME>_DLQ_URL`.
+   */
+  requeues?: true;
 }
 
 export const queues = {
@@ -54,6 +64,28 @@ export const queues = {
     maxReceiveCount: 5,
     dlqRetentionSeconds: 1_209_600,
     sendsEmail: true,
+  },
+  /**
+   * Background jobs (functions/workers/jobs.ts, API.md § Background jobs): one message per
+   * run of a job (`{job_id}`), sent by the submit and retry routes through the outbox and by
+   * the worker itself for a continuation or a delayed retry. One job per invocation: a job
+   * may use the whole 15-minute Lambda timeout (continuing in a new message before it ends).
+   */
+  jobs: {
+    name: 'jobs',
+    worker: 'workers/jobs',
+    workerTimeoutSeconds: 900,
+    visibilityTimeoutSeconds: 5400,
+    batchSize: 1,
+    maxBatchingWindowSeconds: 0,
+    maxReceiveCount: 5,
+    dlqRetentionSeconds: 1_209_600,
+    files: [
+      { prefix: 'exports', access: 'write' },
+      { prefix: 'exports', access: 'read' },
+      { prefix: 'uploads', access: 'read' },
+    ],
+    requeues: true,
   },
 } satisfies Record<string, QueueDefinition>;
 

@@ -66,5 +66,7 @@ export function queueUrl(queue: QueueName): string | null {
       return config.AUDIT_QUEUE_URL ?? null;
     case 'email':
       return config.EMAIL_QUEUE_URL ?? null;
+    case 'jobs':
+      return config.JOBS_QUEUE_URL ?? null;
   }
 }

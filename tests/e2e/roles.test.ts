@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ADMIN_ONLY_SCOPES, scopesAllowedFor } from '../../shared/api-keys/schemas.js';
-import type { RouteDefinition } from '../../shared/http/route.js';
+import { keyScopesOf, type RouteDefinition } from '../../shared/http/route.js';
 import { type RouteName, routes } from '../../shared/routes/index.js';
 import { useApi } from '../helpers/api.js';
 import { createProduct, createProfile, placeOrder, uniqueSku } from '../helpers/orders.js';
@@ -255,10 +255,11 @@ function expectedForKey(
 
 describe('roles matrix, API keys: every route × {key with the scope, key without it, revoked key}', () => {
   for (const [name, route] of Object.entries(routes) as [RouteName, RouteDefinition][]) {
-    it(`${route.method} ${route.path} (${route.apiKeyScope ?? 'tokens only'})`, async () => {
+    it(`${route.method} ${route.path} (${keyScopesOf(route).join(' | ') || 'tokens only'})`, async () => {
       // The key's owner: an admin when only admins may hold the route's scope.
-      const ownerIsAdmin =
-        route.apiKeyScope !== undefined && ADMIN_ONLY_SCOPES.has(route.apiKeyScope);
+      const scopes = keyScopesOf(route);
+      const scope = scopes[0];
+      const ownerIsAdmin = scope !== undefined && ADMIN_ONLY_SCOPES.has(scope);
       const owner = await createUser(api, ownerIsAdmin ? 'admin' : 'user');
       const allowed = scopesAllowedFor(ownerIsAdmin ? 'admin' : 'user');
       const keyWith = async (scopes: string[]) => {
@@ -269,9 +270,8 @@ describe('roles matrix, API keys: every route × {key with the scope, key withou
         expect(created.status, created.text).toBe(201);
         return created.body as { id: string; key: string };
       };
-      const scope = route.apiKeyScope;
       const withScope = await keyWith(scope ? [scope] : allowed);
-      const without = await keyWith(allowed.filter((s) => s !== scope));
+      const without = await keyWith(allowed.filter((s) => !scopes.includes(s)));
       const revoked = await keyWith(scope ? [scope] : allowed);
       const gone = await api.delete(`/api/v1/api-keys/${revoked.id}`, { token: owner.token });
       expect(gone.status).toBe(204);

@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { buildOpenApiDocument, errorStatuses } from '../../shared/docs/openapi.js';
-import type { RouteDefinition } from '../../shared/http/route.js';
+import { keyScopesOf, type RouteDefinition } from '../../shared/http/route.js';
 import { Problem } from '../../shared/http/schemas.js';
 import { routeList, routes } from '../../shared/routes/index.js';
 import { TIMESTAMP_MAX_LENGTH, TIMESTAMP_PATTERN } from '../../shared/schemas.js';
@@ -290,9 +290,10 @@ describe('OpenAPI document: API keys', () => {
         expect(op.security, route.path).toEqual([
           { oauth2: [] },
           { bearerAuth: [] },
-          { apiKey: [route.apiKeyScope] },
+          ...keyScopesOf(route).map((scope) => ({ apiKey: [scope] })),
         ]);
-        expect(op.description, route.path).toContain(`\`${route.apiKeyScope}\``);
+        for (const scope of keyScopesOf(route))
+          expect(op.description, route.path).toContain(`\`${scope}\``);
       } else {
         expect(op.security, route.path).toBeUndefined();
         expect(op.description, route.path).toContain('an API key gets 403');

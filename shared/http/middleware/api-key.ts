@@ -7,8 +7,8 @@ import type { Middleware } from './types.js';
 export interface ApiKeyAuthenticationOptions {
   /** The route's requirement; an admin route needs a key whose owner is an admin now. */
   requirement: 'user' | 'admin';
-  /** The scope the route's entry declares (`apiKeyScope`). */
-  scope: string;
+  /** The scopes the route's entry declares (`apiKeyScope`): a key needs one of them. */
+  scopes: readonly string[];
   /** Token authentication, for requests that carry no key. */
   tokens: Middleware;
 }
@@ -44,9 +44,10 @@ export function apiKeyAuthentication(options: ApiKeyAuthenticationOptions): Midd
         throw error instanceof Unauthenticated ? refusedCredential(error) : error;
       }
       const principal = state.principal;
-      if (!principal.apiKey?.scopes.includes(options.scope)) {
+      const held = principal.apiKey?.scopes ?? [];
+      if (!options.scopes.some((scope) => held.includes(scope))) {
         await settleChecks(state);
-        throw new Forbidden(`This key lacks the scope ${options.scope}.`);
+        throw new Forbidden(`This key lacks the scope ${options.scopes.join(' or ')}.`);
       }
       if (options.requirement === 'admin' && principal.role !== 'admin') {
         await settleChecks(state);

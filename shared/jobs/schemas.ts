@@ -1,0 +1,189 @@
+/** Schemas of background jobs and uploads (API.md § Background jobs). */
+import * as z from 'zod/mini';
+import { queryInteger, UtcTimestamp } from '../schemas.js';
+
+export const JOB_TYPES = ['notes.export', 'inventory.import'] as const;
+export type JobType = (typeof JOB_TYPES)[number];
+export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+/** Statuses a job never leaves (except `failed`, through a retry). */
+export const FINISHED_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
+
+/** Runs of a job before it is `failed`: the first and two retries. */
+export const MAX_ATTEMPTS = 3;
+/** How long a presigned URL (an upload's PUT, an export's GET) stays valid, in seconds. */
+export const PRESIGNED_URL_SECONDS = 900;
+/** The largest upload, in bytes (100 MiB). */
+export const MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
+/** The most rows an import may hold (API.md § Background jobs). */
+export const MAX_IMPORT_ROWS = 1_000_000;
+/** The header line an import's CSV must start with. */
+export const IMPORT_CSV_HEADER = 'productid,quantity,timestamp';
+/** The header line of a CSV export. */
+export const EXPORT_CSV_COLUMNS = [
+  'id',
+  'title',
+  'content',
+  'archived',
+  'created_at',
+  'updated_at',
+] as const;
+
+export const JobIdParams = z.object({ id: z.uuid() });
+
+export const NotesExportParams = z.strictObject({
+  format: z.enum(['jsonl', 'csv']).register(z.globalRegistry, {
+    description:
+      'JSON Lines (one note object per line) or CSV (`id,title,content,archived,created_at,updated_at`).',
+  }),
+  archived: z._default(z.boolean(), false).register(z.globalRegistry, {
+    description: '`true` includes archived notes; default false.',
+  }),
+});
+export type NotesExportParams = z.output<typeof NotesExportParams>;
+
+export const InventoryImportParams = z.strictObject({
+  upload_id: z.uuid().register(z.globalRegistry, {
+    description: 'The `upload_id` of `POST /api/v1/uploads`, after the file was PUT.',
+  }),
+});
+export type InventoryImportParams = z.output<typeof InventoryImportParams>;
+
+export const SubmitJobBody = z
+  .discriminatedUnion('type', [
+    z.strictObject({ type: z.literal('notes.export'), params: NotesExportParams }),
+    z.strictObject({ type: z.literal('inventory.import'), params: InventoryImportParams }),
+  ])
+  .register(z.globalRegistry, {
+    id: 'SubmitJobRequest',
+    example: { type: 'notes.export', params: { format: 'jsonl', archived: false } },
+  });
+export type SubmitJobBody = z.output<typeof SubmitJobBody>;
+
+/** A row the import refused: its line in the file (the header is line 1). */
+export const RowError = z.object({
+  line: z.int(),
+  field: z.string(),
+  message: z.string(),
+  code: z.string(),
+});
+export type RowError = z.output<typeof RowError>;
+
+export const JobError = z
+  .object({
+    code: z.string().register(z.globalRegistry, {
+      description:
+        '`invalid_rows`, `invalid_file`, `too_many_rows`, `upload_missing`, `upload_too_large` or `attempt_failed`.',
+    }),
+    message: z.string(),
+    rows: z.optional(z.array(RowError)).register(z.globalRegistry, {
+      description: 'The first refused rows (at most 20) of an import.',
+    }),
+  })
+  .register(z.globalRegistry, { id: 'JobError' });
+export type JobError = z.output<typeof JobError>;
+
+export const JobResult = z
+  .object({
+    rows: z.int().register(z.globalRegistry, { description: 'Rows exported or imported.' }),
+    url: z.optional(z.url()).register(z.globalRegistry, {
+      description: 'An export’s file: a presigned GET, valid 15 minutes from the job’s end.',
+    }),
+    expires_at: z.optional(UtcTimestamp),
+  })
+  .register(z.globalRegistry, { id: 'JobResult' });
+export type JobResult = z.output<typeof JobResult>;
+
+const JOB_EXAMPLE = {
+  id: '5f0c7a1e-2b3d-4c5e-8f9a-0b1c2d3e4f50',
+  type: 'notes.export',
+  status: 'succeeded',
+  progress: 1,
+  attempts: 1,
+  max_attempts: MAX_ATTEMPTS,
+  params: { format: 'jsonl', archived: false },
+  result: {
+    rows: 10000,
+    url: 'https://files.s3.amazonaws.com/exports/…',
+    expires_at: '2026-12-03T10:15:00.000Z',
+  },
+  error: null,
+  created_at: '2026-12-03T10:00:00.000Z',
+  started_at: '2026-12-03T10:00:01.000Z',
+  finished_at: '2026-12-03T10:00:03.000Z',
+};
+
+export const Job = z
+  .object({
+    id: z.uuid(),
+    type: z.enum(JOB_TYPES),
+    status: z.enum(JOB_STATUSES),
+    progress: z.number().check(z.gte(0), z.lte(1)),
+    attempts: z.int().check(z.gte(0)),
+    max_attempts: z.int(),
+    params: z.record(z.string(), z.unknown()),
+    result: z.nullable(JobResult),
+    error: z.nullable(JobError),
+    created_at: UtcTimestamp,
+    started_at: z.nullable(UtcTimestamp),
+    finished_at: z.nullable(UtcTimestamp),
+  })
+  .register(z.globalRegistry, { id: 'Job', example: JOB_EXAMPLE });
+export type Job = z.output<typeof Job>;
+
+export const ListJobsQuery = z.object({
+  limit: queryInteger(1, 100, 20).register(z.globalRegistry, { example: 20 }),
+  cursor: z.optional(z.string().check(z.maxLength(2048))).register(z.globalRegistry, {
+    description: 'Opaque `next_cursor` of the previous page, with the same filters.',
+  }),
+  status: z.optional(z.enum(JOB_STATUSES)),
+  type: z.optional(z.enum(JOB_TYPES)),
+});
+export type ListJobsQuery = z.output<typeof ListJobsQuery>;
+
+export const JobPage = z
+  .object({
+    items: z.array(Job),
+    limit: z.int().check(z.gte(1), z.lte(100)),
+    next_cursor: z.nullable(z.string()),
+  })
+  .register(z.globalRegistry, {
+    id: 'JobPage',
+    example: { items: [JOB_EXAMPLE], limit: 20, next_cursor: null },
+  });
+export type JobPage = z.output<typeof JobPage>;
+
+export const CreateUploadBody = z
+  .strictObject({
+    filename: z.string().check(
+      z.minLength(1),
+      z.maxLength(255),
+      z.refine(
+        (name) => !/[/\\]/.test(name) && ![...name].some((c) => c < ' ' || c === '\x7f'),
+        'A file name without path separators or control characters.',
+      ),
+    ),
+    content_type: z.literal('text/csv'),
+    size: z.int().check(z.gte(1), z.lte(MAX_UPLOAD_BYTES)).register(z.globalRegistry, {
+      description:
+        'The file’s exact size in bytes (at most 100 MiB); the PUT must send this `Content-Length`.',
+    }),
+  })
+  .register(z.globalRegistry, {
+    id: 'CreateUploadRequest',
+    example: { filename: 'stock.csv', content_type: 'text/csv', size: 52_428_800 },
+  });
+export type CreateUploadBody = z.output<typeof CreateUploadBody>;
+
+export const Upload = z
+  .object({
+    upload_id: z.uuid(),
+    url: z.url().register(z.globalRegistry, {
+      description: 'A presigned S3 PUT, valid 15 minutes: send the file with exactly `headers`.',
+    }),
+    method: z.literal('PUT'),
+    headers: z.object({ 'content-type': z.string(), 'content-length': z.string() }),
+    expires_at: UtcTimestamp,
+  })
+  .register(z.globalRegistry, { id: 'Upload' });
+export type Upload = z.output<typeof Upload>;
