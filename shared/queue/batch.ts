@@ -43,17 +43,18 @@ export function reconcileBatchResponse(
  * (`reconcileBatchResponse`), so no record is acknowledged unless its handler succeeded in
  * this invocation, whatever the processor's state store did. A batch whose records all fail
  * throws (Powertools' `FullBatchFailureError`): SQS redelivers all of it.
- * `handleRecord` throws to fail its record.
+ * `handleRecord` (given the invocation's `context`, e.g. for its remaining time) throws to
+ * fail its record.
  */
 export function sqsBatchHandler(
-  handleRecord: (record: SQSRecord) => Promise<void>,
+  handleRecord: (record: SQSRecord, context: Context) => Promise<void>,
 ): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
   return async (event, context) => {
     logger.addContext(context);
     const outcomes = new Map<string, 'success' | 'failure'>();
     const tracked = async (record: SQSRecord) => {
       try {
-        await handleRecord(record);
+        await handleRecord(record, context);
         // The same message twice in one batch: one failure fails it.
         if (!outcomes.has(record.messageId)) outcomes.set(record.messageId, 'success');
       } catch (error) {

@@ -58,6 +58,33 @@ export async function sendMessageBatch(
   );
 }
 
+/**
+ * SQS `SendMessage` of one `body` to `queueUrl` (a queue or a DLQ), invisible for
+ * `delaySeconds` (0–900, the SQS maximum), with string `attributes`. Errors: SDK errors.
+ */
+export async function sendMessage(
+  queueUrl: string,
+  body: string,
+  options: { delaySeconds?: number; attributes?: Record<string, string> } = {},
+): Promise<void> {
+  const { sdk, client } = await loadSqs();
+  await traced('SQS', () =>
+    client.send(
+      new sdk.SendMessageCommand({
+        QueueUrl: queueUrl,
+        MessageBody: body,
+        DelaySeconds: Math.max(0, Math.min(900, Math.round(options.delaySeconds ?? 0))),
+        MessageAttributes: Object.fromEntries(
+          Object.entries(options.attributes ?? {}).map(([name, value]) => [
+            name,
+            { DataType: 'String', StringValue: value },
+          ]),
+        ),
+      }),
+    ),
+  );
+}
+
 /** The URL of a queue from the environment, or null when it is not configured. */
 export function queueUrl(queue: QueueName): string | null {
   const config = getConfig();

@@ -18,6 +18,7 @@ import { customersRoutes } from './customers.js';
 import { docsRoutes } from './docs.js';
 import { healthRoutes } from './health.js';
 import { inventoryRoutes } from './inventory.js';
+import { jobsRoutes } from './jobs.js';
 import { keysRoutes } from './keys.js';
 import { notesRoutes } from './notes.js';
 import { ordersRoutes } from './orders.js';
@@ -39,6 +40,7 @@ export const routes = {
   ...ordersRoutes,
   ...adminRoutes,
   ...keysRoutes,
+  ...jobsRoutes,
 } satisfies Record<string, RouteDefinition>;
 
 export type RouteName = keyof typeof routes;

@@ -1,12 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ADMIN_ONLY_SCOPES, scopesAllowedFor } from '../../shared/api-keys/schemas.js';
+import { getSql } from '../../shared/db/client.js';
 import { keyScopesOf, type RouteDefinition } from '../../shared/http/route.js';
 import { type RouteName, routes } from '../../shared/routes/index.js';
 import { useApi } from '../helpers/api.js';
 import { createProduct, createProfile, placeOrder, uniqueSku } from '../helpers/orders.js';
 import { createUser, type TestUser, uniqueEmail } from '../helpers/users.js';
 
+// Uploads are presigned (no S3 call is made): a bucket name and credentials are enough.
+Object.assign(process.env, {
+  FILES_BUCKET: 'files',
+  S3_ENDPOINT: 'http://127.0.0.1:9',
+  AWS_ACCESS_KEY_ID: 'local',
+  AWS_SECRET_ACCESS_KEY: 'local',
+});
 const api = useApi();
 const password = 'correct horse battery';
 
@@ -50,6 +58,20 @@ async function profileOf(user: TestUser): Promise<string> {
 async function orderOf(owner: TestUser): Promise<string> {
   await profileOf(owner);
   return (await placeOrder(api, owner, await productId())).id;
+}
+
+const EXPORT_JOB = { type: 'notes.export', params: { format: 'jsonl' } };
+/**
+ * A job of `owner` (queued: this file runs no queue, so it stays so), or one that `failed`
+ * (set in the database: only a failed job can be retried).
+ */
+async function jobOf(owner: TestUser, status?: 'failed'): Promise<string> {
+  const job = await api.post('/api/v1/jobs', { token: owner.token, body: EXPORT_JOB });
+  expect(job.status, job.text).toBe(202);
+  if (status) {
+    await getSql()`UPDATE jobs SET status = ${status}, finished_at = now() WHERE id = ${job.body.id}`;
+  }
+  return job.body.id;
 }
 
 async function apiKeyOf(owner: TestUser): Promise<string> {
@@ -156,6 +178,15 @@ const fixtures: Record<RouteName, Fixture> = {
   }),
   listApiKeys: async () => ({ path: '/api/v1/api-keys' }),
   revokeApiKey: async ({ owner }) => ({ path: `/api/v1/api-keys/${await apiKeyOf(owner)}` }),
+  submitJob: async () => ({ path: '/api/v1/jobs', body: EXPORT_JOB }),
+  listJobs: async () => ({ path: '/api/v1/jobs' }),
+  getJob: async ({ owner }) => ({ path: `/api/v1/jobs/${await jobOf(owner)}` }),
+  retryJob: async ({ owner }) => ({ path: `/api/v1/jobs/${await jobOf(owner, 'failed')}/retry` }),
+  cancelJob: async ({ owner }) => ({ path: `/api/v1/jobs/${await jobOf(owner)}/cancel` }),
+  createUpload: async () => ({
+    path: '/api/v1/uploads',
+    body: { filename: 'stock.csv', content_type: 'text/csv', size: 100 },
+  }),
 };
 
 /** Routes that declare more than one 2xx: the one the matrix's request gets. */

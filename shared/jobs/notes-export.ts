@@ -1,0 +1,154 @@
+/**
+ * `notes.export` (API.md § Background jobs): the owner's notes, oldest first, as JSON Lines
+ * (one note object per line, as the API shows notes) or CSV (RFC 4180, header
+ * `id,title,content,archived,created_at,updated_at`), written to S3 with a multipart upload
+ * under `exports/<job id>/<128 random bits>.<ext>`, a key only this job knows. The result
+ * holds a presigned GET valid 15 minutes. Work is chunked: a page of notes between steps
+ * (progress, cancellation), a part of at least 5 MiB between checkpoints (the last part may
+ * be smaller), so a continuation resumes after the last uploaded part.
+ */
+import { randomBytes } from 'node:crypto';
+import { stringify } from 'csv-stringify/sync';
+import { getSql } from '../db/client.js';
+import {
+  abortMultipartUpload,
+  completeMultipartUpload,
+  createMultipartUpload,
+  MIN_PART_BYTES,
+  presignGet,
+  putObject,
+  uploadPart,
+} from '../files/s3.js';
+import type { NoteRow } from '../notes/repository.js';
+import { toNote } from '../notes/service.js';
+import type { JobRow } from './repository.js';
+import { EXPORT_CSV_COLUMNS, type NotesExportParams, PRESIGNED_URL_SECONDS } from './schemas.js';
+import type { JobRunner, RunContext } from './worker.js';
+
+/** Notes read per query (one step between two). */
+export const EXPORT_PAGE_ROWS = 1000;
+
+/** Where an export stands after its last uploaded part. */
+export interface ExportCheckpoint {
+  key: string;
+  uploadId: string;
+  parts: { partNumber: number; etag: string }[];
+  /** The last exported note's position (created_at as text with microseconds, id). */
+  after: { createdAt: string; id: string } | null;
+  rows: number;
+  total: number;
+}
+
+const CONTENT_TYPES = { jsonl: 'application/x-ndjson', csv: 'text/csv' } as const;
+
+async function countNotes(ownerId: string, archived: boolean): Promise<number> {
+  const sql = getSql();
+  const [row] = await sql<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM notes
+    WHERE owner_id = ${ownerId} ${archived ? sql`` : sql`AND archived_at IS NULL`}`;
+  return row?.n ?? 0;
+}
+
+async function notesAfter(
+  ownerId: string,
+  archived: boolean,
+  after: ExportCheckpoint['after'],
+): Promise<(NoteRow & { position: string })[]> {
+  const sql = getSql();
+  return sql<(NoteRow & { position: string })[]>`
+    SELECT id, title, content, version, created_at, updated_at, archived_at,
+      to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS position
+    FROM notes
+    WHERE owner_id = ${ownerId} ${archived ? sql`` : sql`AND archived_at IS NULL`}
+      ${after ? sql`AND (created_at, id) > (${after.createdAt}::text::timestamptz, ${after.id}::uuid)` : sql``}
+    ORDER BY created_at, id
+    LIMIT ${EXPORT_PAGE_ROWS}`;
+}
+
+/** The lines of `rows` in `format` (CSV header excluded). */
+export function formatNotes(rows: NoteRow[], format: NotesExportParams['format']): string {
+  const notes = rows.map(toNote);
+  if (format === 'jsonl') return notes.map((note) => `${JSON.stringify(note)}\n`).join('');
+  return stringify(
+    notes.map((n) => [n.id, n.title, n.content, String(n.archived), n.created_at, n.updated_at]),
+    { record_delimiter: '\r\n' },
+  );
+}
+
+function csvHeader(): string {
+  return stringify([[...EXPORT_CSV_COLUMNS]], { record_delimiter: '\r\n' });
+}
+
+async function run(context: RunContext<ExportCheckpoint>) {
+  const { job } = context;
+  const params = job.params as NotesExportParams;
+  const archived = params.archived === true;
+  let state = context.checkpoint;
+  if (!state) {
+    const key = `exports/${job.id}/${randomBytes(16).toString('base64url')}.${params.format}`;
+    state = {
+      key,
+      uploadId: await createMultipartUpload(key, CONTENT_TYPES[params.format]),
+      parts: [],
+      after: null,
+      rows: 0,
+      total: await countNotes(job.owner_id, archived),
+    };
+    if ((await context.step(0, state)) === 'cancel') return 'cancelled' as const;
+  }
+  // The part being filled, and where the notes in it end (saved once it is uploaded).
+  let buffer = state.parts.length === 0 && params.format === 'csv' ? csvHeader() : '';
+  let after = state.after;
+  let rows = state.rows;
+  for (;;) {
+    const page = await notesAfter(job.owner_id, archived, after);
+    const last = page.at(-1);
+    if (last) {
+      buffer += formatNotes(page, params.format);
+      after = { createdAt: last.position, id: last.id };
+      rows += page.length;
+    }
+    const done = page.length < EXPORT_PAGE_ROWS;
+    const progress = state.total ? Math.min(0.99, rows / state.total) : 0.99;
+    if (done && !buffer && !state.parts.length) {
+      // Nothing at all to write (JSON Lines of no notes): an empty object, not an empty part.
+      await abortMultipartUpload(state.key, state.uploadId);
+      await putObject(state.key, '', CONTENT_TYPES[params.format]);
+      return finished(state.key, 0);
+    }
+    if (Buffer.byteLength(buffer) >= MIN_PART_BYTES || (done && buffer)) {
+      const partNumber = state.parts.length + 1;
+      const etag = await uploadPart(state.key, state.uploadId, partNumber, Buffer.from(buffer));
+      state = { ...state, parts: [...state.parts, { partNumber, etag }], after, rows };
+      buffer = '';
+      const answer = await context.step(progress, state);
+      if (answer === 'cancel') return 'cancelled' as const;
+      if (answer === 'yield' && !done) return 'yielded' as const;
+    } else if (!done && (await context.step(progress)) === 'cancel') {
+      return 'cancelled' as const;
+    }
+    if (done) break;
+  }
+  await completeMultipartUpload(state.key, state.uploadId, state.parts);
+  return finished(state.key, state.rows);
+
+  async function finished(key: string, exported: number) {
+    const expiresAt = new Date(Date.now() + PRESIGNED_URL_SECONDS * 1000);
+    const date = job.created_at.toISOString().slice(0, 10);
+    const url = await presignGet({
+      key,
+      expiresInSeconds: PRESIGNED_URL_SECONDS,
+      downloadName: `notes-${date}.${params.format}`,
+      contentType: CONTENT_TYPES[params.format],
+    });
+    return { result: { rows: exported, url, expires_at: expiresAt.toISOString() } };
+  }
+}
+
+/** The `notes.export` runner: see the module comment. */
+export const notesExport: JobRunner<ExportCheckpoint> = {
+  run,
+  async cleanup(_job: JobRow, checkpoint: ExportCheckpoint | null) {
+    if (checkpoint) await abortMultipartUpload(checkpoint.key, checkpoint.uploadId);
+  },
+};
