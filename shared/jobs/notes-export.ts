@@ -117,8 +117,13 @@ async function run(context: RunContext<ExportCheckpoint>) {
       return finished(state.key, 0);
     }
     if (Buffer.byteLength(buffer) >= MIN_PART_BYTES || (done && buffer)) {
-      const partNumber = state.parts.length + 1;
-      const etag = await uploadPart(state.key, state.uploadId, partNumber, Buffer.from(buffer));
+      const partNumber: number = state.parts.length + 1;
+      const etag: string = await uploadPart(
+        state.key,
+        state.uploadId,
+        partNumber,
+        Buffer.from(buffer),
+      );
       state = { ...state, parts: [...state.parts, { partNumber, etag }], after, rows };
       buffer = '';
       const answer = await context.step(progress, state);

@@ -62,7 +62,7 @@ export type SubmitJobBody = z.output<typeof SubmitJobBody>;
 
 /** A row the import refused: its line in the file (the header is line 1). */
 export const RowError = z.object({
-  line: z.int(),
+  line: z.int().check(z.gte(1)),
   field: z.string(),
   message: z.string(),
   code: z.string(),
@@ -80,18 +80,42 @@ export const JobError = z
       description: 'The first refused rows (at most 20) of an import.',
     }),
   })
-  .register(z.globalRegistry, { id: 'JobError' });
+  .register(z.globalRegistry, {
+    id: 'JobError',
+    example: {
+      code: 'invalid_rows',
+      message: 'Rows were refused (the first 1 problems are listed); nothing was stored.',
+      rows: [
+        {
+          line: 501,
+          field: 'quantity',
+          message: 'Too small: expected number to be >=0',
+          code: 'too_small',
+        },
+      ],
+    },
+  });
 export type JobError = z.output<typeof JobError>;
 
 export const JobResult = z
   .object({
-    rows: z.int().register(z.globalRegistry, { description: 'Rows exported or imported.' }),
+    rows: z
+      .int()
+      .check(z.gte(0))
+      .register(z.globalRegistry, { description: 'Rows exported or imported.' }),
     url: z.optional(z.url()).register(z.globalRegistry, {
       description: 'An export’s file: a presigned GET, valid 15 minutes from the job’s end.',
     }),
     expires_at: z.optional(UtcTimestamp),
   })
-  .register(z.globalRegistry, { id: 'JobResult' });
+  .register(z.globalRegistry, {
+    id: 'JobResult',
+    example: {
+      rows: 10000,
+      url: 'https://files.s3.amazonaws.com/exports/…',
+      expires_at: '2026-12-03T10:15:00.000Z',
+    },
+  });
 export type JobResult = z.output<typeof JobResult>;
 
 const JOB_EXAMPLE = {
@@ -120,7 +144,7 @@ export const Job = z
     status: z.enum(JOB_STATUSES),
     progress: z.number().check(z.gte(0), z.lte(1)),
     attempts: z.int().check(z.gte(0)),
-    max_attempts: z.int(),
+    max_attempts: z.int().check(z.gte(1)),
     params: z.record(z.string(), z.unknown()),
     result: z.nullable(JobResult),
     error: z.nullable(JobError),
@@ -185,5 +209,14 @@ export const Upload = z
     headers: z.object({ 'content-type': z.string(), 'content-length': z.string() }),
     expires_at: UtcTimestamp,
   })
-  .register(z.globalRegistry, { id: 'Upload' });
+  .register(z.globalRegistry, {
+    id: 'Upload',
+    example: {
+      upload_id: '0e7c4b2a-9d1f-4e3a-8b5c-6d7e8f9a0b1c',
+      url: 'https://files.s3.eu-west-1.amazonaws.com/uploads/…?X-Amz-Signature=…',
+      method: 'PUT',
+      headers: { 'content-type': 'text/csv', 'content-length': '52428800' },
+      expires_at: '2026-12-03T10:15:00.000Z',
+    },
+  });
 export type Upload = z.output<typeof Upload>;
