@@ -1,8 +1,9 @@
 /**
  * `npm run dev`: the local cloud in one process — PostgreSQL (embedded, or DATABASE_URL),
  * migrated on start, Redis (a `redis-server` of its own, or REDIS_URL; without either it runs
- * with caching and rate limits off), SQS (fauxqs) with the workers, SES (aws-ses-v2-local on
- * SES_PORT, 8005), and the API Gateway
+ * with caching and rate limits off), SQS (fauxqs) with the workers, S3 (the files bucket in
+ * fauxqs, behind a proxy that verifies presigned URLs), SES (aws-ses-v2-local on SES_PORT,
+ * 8005), and the API Gateway
  * emulation serving every route of the route table. Data is kept in `.local/` (or
  * `LOCAL_STATE_DIR`) between runs; `npm run dev -- --reset` starts clean.
  *
@@ -18,6 +19,7 @@ import { logger } from '../../shared/logger.js';
 import { outboxRelay, retention } from '../../shared/queue/queues.js';
 import { startGateway } from './gateway.js';
 import { REDIS_SERVER_HINT } from './redis-server.js';
+import { startLocalFiles } from './s3.js';
 import { DEFAULT_SES_PORT, startLocalMail } from './ses.js';
 import { startEventSourceMappings, startLocalQueues } from './sqs.js';
 import { localEnvironment, startLocalCache, startLocalDatabase } from './stack.js';
@@ -177,6 +179,11 @@ async function main(): Promise<void> {
     (started) => started.stop(),
   );
   Object.assign(env, queues.env);
+  const files = await step(
+    () => startLocalFiles(queues),
+    (started) => started.stop(),
+  );
+  Object.assign(env, files.env);
   const mail = await step(
     () =>
       startLocalMail({ port: sesPort, from: process.env.MAIL_FROM }).catch(
@@ -222,6 +229,7 @@ Local stack is up (${database.embedded ? `embedded PostgreSQL in ${PG_DATA_DIR}`
   Health    ${base}/health
   JWKS      ${base}/.well-known/jwks.json
   SQS       ${queues.endpoint} (fauxqs; queues: ${Object.keys(queues.urls).join(', ')})
+  S3        ${files.endpoint} (fauxqs S3 behind a presigned-URL check; bucket: ${files.bucket})
   E-mail    ${mail.endpoint}   (aws-ses-v2-local: the sent mail; as JSON: ${mail.endpoint}/store; from ${mail.env.MAIL_FROM})
   Schedules ${outboxRelay.function} every ${outboxRelay.localIntervalSeconds} s, ${retention.function} every ${retention.localIntervalSeconds} s
   Redis     ${
