@@ -79,6 +79,9 @@ function csvHeader(): string {
   return stringify([[...EXPORT_CSV_COLUMNS]], { record_delimiter: '\r\n' });
 }
 
+/** Share of the notes done, below 1 until the job has succeeded. */
+const progressOf = (rows: number, total: number) => (total ? Math.min(0.99, rows / total) : 0.99);
+
 async function run(context: RunContext<ExportCheckpoint>) {
   const { job } = context;
   const params = job.params as NotesExportParams;
@@ -98,42 +101,51 @@ async function run(context: RunContext<ExportCheckpoint>) {
   }
   // The part being filled, and where the notes in it end (saved once it is uploaded).
   let buffer = state.parts.length === 0 && params.format === 'csv' ? csvHeader() : '';
+  let bytes = Buffer.byteLength(buffer);
   let after = state.after;
   let rows = state.rows;
+  const upload = async (text: string, through: ExportCheckpoint['after'], count: number) => {
+    const current = state as ExportCheckpoint;
+    const partNumber = current.parts.length + 1;
+    const etag = await uploadPart(current.key, current.uploadId, partNumber, Buffer.from(text));
+    state = {
+      ...current,
+      parts: [...current.parts, { partNumber, etag }],
+      after: through,
+      rows: count,
+    };
+    return state;
+  };
   for (;;) {
     const page = await notesAfter(job.owner_id, archived, after);
-    const last = page.at(-1);
-    if (last) {
-      buffer += formatNotes(page, params.format);
-      after = { createdAt: last.position, id: last.id };
-      rows += page.length;
+    // Note by note, so a part ends at a note: at least 5 MiB, at most one note more.
+    for (const note of page) {
+      const text = formatNotes([note], params.format);
+      buffer += text;
+      bytes += Buffer.byteLength(text);
+      after = { createdAt: note.position, id: note.id };
+      rows += 1;
+      if (bytes >= MIN_PART_BYTES) {
+        const saved = await upload(buffer, after, rows);
+        buffer = '';
+        bytes = 0;
+        const answer = await context.step(progressOf(rows, saved.total), saved);
+        if (answer === 'cancel') return 'cancelled' as const;
+        if (answer === 'yield') return 'yielded' as const;
+      }
     }
-    const done = page.length < EXPORT_PAGE_ROWS;
-    const progress = state.total ? Math.min(0.99, rows / state.total) : 0.99;
-    if (done && !buffer && !state.parts.length) {
-      // Nothing at all to write (JSON Lines of no notes): an empty object, not an empty part.
-      await abortMultipartUpload(state.key, state.uploadId);
-      await putObject(state.key, '', CONTENT_TYPES[params.format]);
-      return finished(state.key, 0);
-    }
-    if (Buffer.byteLength(buffer) >= MIN_PART_BYTES || (done && buffer)) {
-      const partNumber: number = state.parts.length + 1;
-      const etag: string = await uploadPart(
-        state.key,
-        state.uploadId,
-        partNumber,
-        Buffer.from(buffer),
-      );
-      state = { ...state, parts: [...state.parts, { partNumber, etag }], after, rows };
-      buffer = '';
-      const answer = await context.step(progress, state);
-      if (answer === 'cancel') return 'cancelled' as const;
-      if (answer === 'yield' && !done) return 'yielded' as const;
-    } else if (!done && (await context.step(progress)) === 'cancel') {
+    if (page.length < EXPORT_PAGE_ROWS) break;
+    if ((await context.step(progressOf(rows, state.total))) === 'cancel') {
       return 'cancelled' as const;
     }
-    if (done) break;
   }
+  if (!buffer && !state.parts.length) {
+    // Nothing at all to write (JSON Lines of no notes): an empty object, not an empty part.
+    await abortMultipartUpload(state.key, state.uploadId);
+    await putObject(state.key, '', CONTENT_TYPES[params.format]);
+    return finished(state.key, 0);
+  }
+  if (buffer) await upload(buffer, after, rows);
   await completeMultipartUpload(state.key, state.uploadId, state.parts);
   return finished(state.key, state.rows);
 

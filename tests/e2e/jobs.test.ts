@@ -1,5 +1,5 @@
-import { parse as parseCsv } from 'csv-parse/sync';
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { parse as parseCsv } from 'csv-parse/sync';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startLocalFiles } from '../../infra/local/s3.js';
 import { startEventSourceMappings, startLocalQueues } from '../../infra/local/sqs.js';
@@ -38,7 +38,11 @@ async function seedNotes(owner: TestUser, count: number, archivedEvery = 0) {
 }
 
 /** Polls the job until its status is one of `statuses`; returns it. */
-async function settled(user: TestUser, id: string, statuses = ['succeeded', 'failed', 'cancelled']) {
+async function settled(
+  user: TestUser,
+  id: string,
+  statuses = ['succeeded', 'failed', 'cancelled'],
+) {
   return eventually(async () => {
     const job = await api.get(`/api/v1/jobs/${id}`, { token: user.token });
     expect(job.status).toBe(200);
@@ -169,13 +173,17 @@ describe('inventory.import', () => {
     const query = await api.get(`/api/v1/inventory/query?productid=${productid}&limit=1`, {
       token: admin.token,
     });
-    expect(query.body.items[0]).toMatchObject({ productid, quantity: 1 });
+    expect(query.body.count).toBe(1);
+    expect(query.body.items[0]).toMatchObject({ productid });
   });
 
   it('a CSV with one bad row stores nothing and reports the row', async () => {
     const admin = await createUser(api, 'admin');
     const productid = `BAD-${admin.id.slice(0, 8)}`;
-    const csv = inventoryCsv(productid, 1_000, { line: 501, text: `${productid},-3,2026-01-01T00:00:00Z` });
+    const csv = inventoryCsv(productid, 1_000, {
+      line: 501,
+      text: `${productid},-3,2026-01-01T00:00:00Z`,
+    });
     const file = await upload(admin, csv);
     const job = await settled(
       admin,
@@ -273,9 +281,17 @@ describe('uploads: the presigned PUT’s limits', () => {
     expect(expiresIn).toBeGreaterThan(14 * 60_000);
     expect(expiresIn).toBeLessThanOrEqual(15 * 60_000);
     expect(new URL(url).searchParams.get('X-Amz-Expires')).toBe('900');
-    const bigger = await fetch(url, { method: 'PUT', headers: { 'content-type': 'text/csv' }, body: '123456' });
+    const bigger = await fetch(url, {
+      method: 'PUT',
+      headers: { 'content-type': 'text/csv' },
+      body: '123456',
+    });
     expect(bigger.status).toBe(403);
-    const html = await fetch(url, { method: 'PUT', headers: { 'content-type': 'text/html' }, body: '12345' });
+    const html = await fetch(url, {
+      method: 'PUT',
+      headers: { 'content-type': 'text/html' },
+      body: '12345',
+    });
     expect(html.status).toBe(403);
     const right = await fetch(url, { method: 'PUT', headers, body: '12345' });
     expect(right.status).toBe(200);
