@@ -25,7 +25,7 @@ export const jobsRoutes = {
     database: true,
     publishes: ['jobs'],
     idempotency: true,
-    errors: [403],
+    errors: [403, 404],
     rateLimit: limits.default,
     summary: 'Submit a background job (202: poll its Location)',
     description:
@@ -48,6 +48,7 @@ export const jobsRoutes = {
     path: '/api/v1/jobs',
     function: 'jobs/list',
     apiKeyScope: [...JOB_KEY_SCOPES],
+    errors: [400],
     auth: 'user',
     database: true,
     rateLimit: limits.default,
@@ -113,7 +114,7 @@ export const jobsRoutes = {
   createUpload: defineRoute({
     method: 'POST',
     path: '/api/v1/uploads',
-    function: 'uploads/create',
+    function: 'jobs/create-upload',
     apiKeyScope: 'inventory:write',
     auth: 'admin',
     database: true,

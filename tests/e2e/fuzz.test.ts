@@ -45,6 +45,13 @@ import {
 import { semanticViolations } from '../helpers/fuzz-semantics.js';
 import { createUser, type TestUser } from '../helpers/users.js';
 
+// Uploads are presigned (no S3 call is made): a bucket name and credentials are enough.
+Object.assign(process.env, {
+  FILES_BUCKET: 'files',
+  S3_ENDPOINT: 'http://127.0.0.1:9',
+  AWS_ACCESS_KEY_ID: 'local',
+  AWS_SECRET_ACCESS_KEY: 'local',
+});
 const api = useApi();
 
 function positiveInteger(value: string | undefined, fallback: number): number {
@@ -107,6 +114,8 @@ const HANDLER_422: Partial<Record<RouteName, readonly string[]>> = {
   createCustomer: ['unknown_user'],
   // API.md § API keys: a scope the owner's role cannot use; `expires_at` in the future.
   createApiKey: ['scope_not_allowed', 'too_small'],
+  // API.md § Background jobs: an import names an upload of the caller's.
+  submitJob: ['unknown_upload'],
 };
 
 /** What the hints draw on: users, their notes, tokens, cursors; made once in `beforeAll`. */

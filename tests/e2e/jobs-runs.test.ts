@@ -1,10 +1,10 @@
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import {
   ChangeMessageVisibilityCommand,
   DeleteMessageCommand,
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startLocalFiles } from '../../infra/local/s3.js';
@@ -68,7 +68,10 @@ async function takeMessage(jobId: string, queue = 'jobs'): Promise<SQSRecord> {
       if (!found && message.Body?.includes(jobId)) {
         found = toSqsRecord(message, definition);
         await sqs.send(
-          new DeleteMessageCommand({ QueueUrl: queues.urls[queue], ReceiptHandle: message.ReceiptHandle }),
+          new DeleteMessageCommand({
+            QueueUrl: queues.urls[queue],
+            ReceiptHandle: message.ReceiptHandle,
+          }),
         );
       } else {
         await sqs.send(
@@ -107,10 +110,13 @@ async function exportObjects(jobId: string) {
 
 /** `count` notes of `owner` with `size` characters of content each. */
 async function seedNotes(owner: TestUser, count: number, size: number) {
-  await getSql()`
+  await getSql().begin(async (tx) => {
+    await tx`SET LOCAL statement_timeout = '60s'`;
+    await tx`
     INSERT INTO notes (owner_id, title, content, created_at)
     SELECT ${owner.id}, 'big ' || i, repeat('x', ${size}), now() - make_interval(secs => ${count} - i)
     FROM generate_series(1, ${count}) AS i`;
+  });
 }
 
 async function submitExport(user: TestUser): Promise<string> {
@@ -143,7 +149,12 @@ describe('jobs worker runs', () => {
     }
     expect(invocations).toBeGreaterThanOrEqual(3);
     const job = (await api.get(`/api/v1/jobs/${id}`, { token: user.token })).body;
-    expect(job).toMatchObject({ status: 'succeeded', attempts: 1, progress: 1, result: { rows: 1_200 } });
+    expect(job).toMatchObject({
+      status: 'succeeded',
+      attempts: 1,
+      progress: 1,
+      result: { rows: 1_200 },
+    });
     const lines = (await (await fetch(job.result.url)).text()).trimEnd().split('\n');
     expect(lines.map((l) => JSON.parse(l).title)).toEqual(
       Array.from({ length: 1_200 }, (_, i) => `big ${i + 1}`),
@@ -229,7 +240,10 @@ describe('jobs worker runs', () => {
       },
       definition,
     );
-    const garbage = toSqsRecord({ MessageId: 'poison-2', ReceiptHandle: 'g', Body: 'not json' }, definition);
+    const garbage = toSqsRecord(
+      { MessageId: 'poison-2', ReceiptHandle: 'g', Body: 'not json' },
+      definition,
+    );
     const response = await invokeWorker([record, garbage]).catch((error: Error) => error);
     // Every record of the batch failed: the batch fails as a whole (redelivered, then DLQ).
     expect(response).toBeInstanceOf(Error);

@@ -33,14 +33,20 @@ describe('validateRow (an import row, like an inventory update item)', () => {
   const productid = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,20}$/);
   const quantity = fc.integer({ min: 0, max: 2_147_483_647 });
   const timestamp = fc
-    .date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true })
+    .date({
+      min: new Date('2000-01-01T00:00:00Z'),
+      max: new Date('2100-01-01T00:00:00Z'),
+      noInvalidDate: true,
+    })
     .map((d) => d.toISOString());
 
   it('accepts every valid row and converts its values', () => {
     fc.assert(
       fc.property(productid, quantity, timestamp, fc.integer({ min: 2 }), (p, q, t, line) => {
         const checked = validateRow([p, String(q), t], line);
-        expect(checked).toEqual({ ok: { productid: p, quantity: q, timestamp: expect.any(String) } });
+        expect(checked).toEqual({
+          ok: { productid: p, quantity: q, timestamp: expect.any(String) },
+        });
       }),
     );
   });
@@ -101,6 +107,10 @@ describe('formatNotes', () => {
     const text = formatNotes([row('a', 'line\nbreak'), row('b', '')], 'jsonl');
     const lines = text.trimEnd().split('\n');
     expect(lines).toHaveLength(2);
-    expect(JSON.parse(lines[0] as string)).toMatchObject({ title: 'a', content: 'line\nbreak', archived: false });
+    expect(JSON.parse(lines[0] as string)).toMatchObject({
+      title: 'a',
+      content: 'line\nbreak',
+      archived: false,
+    });
   });
 });
