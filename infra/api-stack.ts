@@ -41,7 +41,7 @@ import {
 import { Network } from './network.js';
 import { metricsNamespace, Observability } from './observability.js';
 import type { StageConfig } from './stages.js';
-import { FileStorage } from './storage.js';
+import { type FileAccess, FileStorage } from './storage.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 
@@ -72,7 +72,10 @@ const RETENTION_TIMEOUT = Duration.minutes(5);
  */
 export class ApiStack extends Stack {
   readonly functions = new Map<string, NodejsFunction>();
+  /** What each function that uses the files bucket may do there (`FunctionNeeds.files`). */
+  readonly fileAccess = new Map<string, readonly FileAccess[]>();
   readonly stage: StageConfig;
+  readonly storage: FileStorage;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
@@ -89,6 +92,7 @@ export class ApiStack extends Stack {
     // other stateful resources; the functions in the nested stacks get its name and their
     // per-prefix grants as parameters.
     const storage = new FileStorage(this, 'Storage', { stage });
+    this.storage = storage;
 
     // The PRIVATE signing keys: only the functions that sign tokens (and the rotation) read
     // them. Verifiers read the PUBLIC keys, which the rotation publishes to a second secret
@@ -257,7 +261,10 @@ export class ApiStack extends Stack {
       if (needs.publicKeys) publicKeys.grantRead(fn);
       if (needs.redis) cache.secret.grantRead(fn);
       for (const queue of needs.publishes) (queues.get(queue) as Queue).grantSendMessages(fn);
-      if (needs.files.length) storage.grant(fn, needs.files);
+      if (needs.files.length) {
+        storage.grant(fn, needs.files);
+        this.fileAccess.set(file, needs.files);
+      }
       return fn;
     };
 
