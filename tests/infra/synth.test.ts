@@ -270,6 +270,11 @@ describe.each(['dev', 'prod'])('CDK stack, stage %s', (stageName) => {
         PrivateDnsEnabled: true,
       });
     }
+    // S3 (the files bucket) through a gateway endpoint on the app subnets' route tables.
+    const s3 = endpoints.find((e) => json(e.ServiceName).includes('.s3"'));
+    expect(s3).toMatchObject({ VpcEndpointType: 'Gateway' });
+    expect(s3?.RouteTableIds).toHaveLength(stage.network.maxAzs);
+    for (const table of s3?.RouteTableIds ?? []) expect(table.Ref).toMatch(/^NetworkVpcapp/);
   });
 
   it('keeps the database private: isolated subnets without routes out, reachable only from RDS Proxy', () => {
