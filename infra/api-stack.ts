@@ -464,6 +464,10 @@ export class ApiStack extends Stack {
     new CfnOutput(this, 'DatabaseAdminSecretArn', { value: database.adminSecret.secretArn });
     new CfnOutput(this, 'RedisSecretArn', { value: cache.secret.secretArn });
     new CfnOutput(this, 'MigrateFunctionName', { value: migrate.functionName });
+    new CfnOutput(this, 'FilesBucketName', {
+      description: 'The job files bucket (exports/, uploads/); empty it before tearing down dev',
+      value: storage.bucket.bucketName,
+    });
     new CfnOutput(this, 'MailIdentityName', {
       description:
         'The SES identity the order e-mails are sent from; verify it before they can go out',

@@ -950,6 +950,7 @@ describe.each(['dev', 'prod'])('CDK stack, stage %s', (stageName) => {
       'RedisSecretArn',
       'MigrateFunctionName',
       'MailIdentityName',
+      'FilesBucketName',
     ]) {
       expect(outputs, name).toContain(name);
     }
