@@ -41,6 +41,7 @@ import {
 import { Network } from './network.js';
 import { metricsNamespace, Observability } from './observability.js';
 import type { StageConfig } from './stages.js';
+import { type FileAccess, FileStorage } from './storage.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 
@@ -63,14 +64,18 @@ const RETENTION_TIMEOUT = Duration.minutes(5);
  * One stage of the product: an HTTP API with one Lambda per route-table entry (plus the
  * `$default` fallback), the SQS queues of `shared/queue/queues.ts` with DLQs and workers,
  * the outbox relay and the retention purge on schedules, in a VPC with RDS PostgreSQL behind
- * RDS Proxy and the Redis cache; migrations run by a trigger before the functions are
- * updated; the JWT signing keys in a secret that Secrets Manager rotates, their public keys
- * in a second secret; alarms and a dashboard. Each function is granted only what its
+ * RDS Proxy and the Redis cache; the private files bucket of the jobs (`FileStorage`);
+ * migrations run by a trigger before the functions are updated; the JWT signing keys in a
+ * secret that Secrets Manager rotates, their public keys in a second secret; alarms and a
+ * dashboard. Each function is granted only what its
  * route-table entry (or worker definition) says it uses (`FunctionNeeds`).
  */
 export class ApiStack extends Stack {
   readonly functions = new Map<string, NodejsFunction>();
+  /** What each function that uses the files bucket may do there (`FunctionNeeds.files`). */
+  readonly fileAccess = new Map<string, readonly FileAccess[]>();
   readonly stage: StageConfig;
+  readonly storage: FileStorage;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
@@ -83,6 +88,11 @@ export class ApiStack extends Stack {
     database.allowFrom(functionSecurityGroup);
     const cache = new Cache(this, 'Cache', { stage, vpc });
     cache.allowFrom(functionSecurityGroup);
+    // The job files (exports, uploads): one bucket per stage, here in the parent beside the
+    // other stateful resources; the functions in the nested stacks get its name and their
+    // per-prefix grants as parameters.
+    const storage = new FileStorage(this, 'Storage', { stage });
+    this.storage = storage;
 
     // The PRIVATE signing keys: only the functions that sign tokens (and the rotation) read
     // them. Verifiers read the PUBLIC keys, which the rotation publishes to a second secret
@@ -209,8 +219,9 @@ export class ApiStack extends Stack {
      * A function of the API or a worker with exactly what `needs` says: the database as the
      * app user (`DATABASE_URL`, `rds-db:connect`, the VPC), the Redis secret (and the VPC when
      * the cache is inside it), the private signing keys or the public keys (with the claims
-     * tokens carry), and send rights on its queues. Nothing else: no grant, variable or
-     * network placement it does not use.
+     * tokens carry), send rights on its queues, and its object actions on its prefixes of
+     * the files bucket (`FILES_BUCKET`; no `S3_ENDPOINT` in AWS). Nothing else: no grant,
+     * variable or network placement it does not use.
      */
     // The functions `makeFunction` makes: the fallback, one per route, the queue workers and
     // the two scheduled ones (outbox relay, retention); each gets its share of the pool.
@@ -238,6 +249,7 @@ export class ApiStack extends Stack {
       for (const queue of needs.publishes) {
         environment[`${queue.toUpperCase()}_QUEUE_URL`] = (queues.get(queue) as Queue).queueUrl;
       }
+      if (needs.files.length) environment.FILES_BUCKET = storage.bucket.bucketName;
       const fn = bundledFunction(file, {
         timeout: options.timeout,
         environment,
@@ -249,6 +261,10 @@ export class ApiStack extends Stack {
       if (needs.publicKeys) publicKeys.grantRead(fn);
       if (needs.redis) cache.secret.grantRead(fn);
       for (const queue of needs.publishes) (queues.get(queue) as Queue).grantSendMessages(fn);
+      if (needs.files.length) {
+        storage.grant(fn, needs.files);
+        this.fileAccess.set(file, needs.files);
+      }
       return fn;
     };
 
@@ -336,17 +352,31 @@ export class ApiStack extends Stack {
     emailIdentity.applyRemovalPolicy(stage.removalPolicy);
 
     for (const definition of queueList) {
-      const worker = makeFunction(definition.worker, databaseOnly, {
-        timeout: Duration.seconds(definition.workerTimeoutSeconds),
-      });
+      const queue = queues.get(definition.name as QueueName) as Queue;
+      const worker = makeFunction(
+        definition.worker,
+        { ...databaseOnly, files: [...(definition.files ?? [])] },
+        { timeout: Duration.seconds(definition.workerTimeoutSeconds) },
+      );
+      if (definition.requeues) {
+        // Its own queue (continuations, delayed retries) and its DLQ (a job's last failure):
+        // send rights on those two and their URLs, nothing else of SQS beyond consuming.
+        const deadLetterQueue = deadLetterQueues.get(definition.name) as Queue;
+        const prefix = definition.name.toUpperCase();
+        worker.addEnvironment(`${prefix}_QUEUE_URL`, queue.queueUrl);
+        worker.addEnvironment(`${prefix}_DLQ_URL`, deadLetterQueue.queueUrl);
+        queue.grantSendMessages(worker);
+        deadLetterQueue.grantSendMessages(worker);
+      }
       if (definition.sendsEmail) {
         // SendEmail only (no SendRawEmail, templates or bulk), on the stage's identity only.
         worker.addEnvironment('MAIL_FROM', stage.mail.from);
         emailIdentity.grant(worker, 'ses:SendEmail');
       }
       worker.addEventSource(
-        new SqsEventSource(queues.get(definition.name as QueueName) as Queue, {
+        new SqsEventSource(queue, {
           batchSize: definition.batchSize,
+          // 0 (jobs) is valid: CDK passes MaximumBatchingWindowInSeconds 0, SQS's default.
           maxBatchingWindow: Duration.seconds(definition.maxBatchingWindowSeconds),
           reportBatchItemFailures: true,
         }),
@@ -434,6 +464,10 @@ export class ApiStack extends Stack {
     new CfnOutput(this, 'DatabaseAdminSecretArn', { value: database.adminSecret.secretArn });
     new CfnOutput(this, 'RedisSecretArn', { value: cache.secret.secretArn });
     new CfnOutput(this, 'MigrateFunctionName', { value: migrate.functionName });
+    new CfnOutput(this, 'FilesBucketName', {
+      description: 'The job files bucket (exports/, uploads/); empty it before tearing down dev',
+      value: storage.bucket.bucketName,
+    });
     new CfnOutput(this, 'MailIdentityName', {
       description:
         'The SES identity the order e-mails are sent from; verify it before they can go out',

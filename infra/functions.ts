@@ -6,6 +6,7 @@ import type { BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { BuildOptions } from 'esbuild';
 import { DOCS_ASSETS } from '../shared/docs/pages.js';
+import type { FileAccess } from '../shared/files/prefixes.js';
 import { stackDefines } from '../shared/http/needs.js';
 import type { RouteDefinition } from '../shared/http/route.js';
 import { outboxRelay, type QueueName, queueList, retention } from '../shared/queue/queues.js';
@@ -50,13 +51,18 @@ export interface FunctionNeeds {
   tokenClaims: boolean;
   /** Queues it sends to. */
   publishes: QueueName[];
+  /**
+   * What it does with the files bucket, per prefix: `FILES_BUCKET` and exactly these object
+   * actions on exactly these prefixes (`FileStorage.grant`); none when empty.
+   */
+  files: FileAccess[];
 }
 
 /**
  * A route's needs, from its route-table entry: its `database` flag; Redis for its rate limit
  * (every route but the health probes), for the deny list every signed-in route checks, and
  * for the readiness probe; the private keys only with `signsTokens`; the public keys on
- * signed-in routes and the JWKS route; the queues it `publishes` to.
+ * signed-in routes and the JWKS route; the queues it `publishes` to; its `files`.
  */
 export function routeNeeds(route: RouteDefinition): FunctionNeeds {
   const verifies = route.auth !== 'public';
@@ -68,6 +74,7 @@ export function routeNeeds(route: RouteDefinition): FunctionNeeds {
     publicKeys: verifies || route.function === routes.jwks.function,
     tokenClaims: verifies || signs,
     publishes: [...(route.publishes ?? [])],
+    files: [...(route.files ?? [])],
   };
 }
 
@@ -79,6 +86,7 @@ export const databaseOnly: FunctionNeeds = {
   publicKeys: false,
   tokenClaims: false,
   publishes: [],
+  files: [],
 };
 
 /**

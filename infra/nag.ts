@@ -1,7 +1,8 @@
-import { type App, Validations } from 'aws-cdk-lib';
+import { type App, type CfnResource, Names, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import type { ApiStack } from './api-stack.js';
+import { FILE_PREFIXES } from './storage.js';
 
 const LAMBDA_BASIC =
   'Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole';
@@ -56,6 +57,27 @@ function acknowledgeNagFindings(stack: ApiStack): void {
     'APIG4',
     'Authorization happens in every function: the shared middleware stack verifies the JWT (pinned algorithm, iss, aud, typ, revocation) and checks the route table role; public routes are public by contract (API.md).',
   );
+
+  // Files bucket: object-level grants end in the prefix's `*` (S3 object ARNs have no other
+  // way to name "the objects under a prefix"). Acknowledged on each function that declares
+  // the prefix, for that prefix only. In a nested stack the bucket's ARN is the parameter CDK
+  // names `referenceto<unique id of the bucket>Arn`.
+  const bucketArn = `<referenceto${Names.nodeUniqueId((stack.storage.bucket.node.defaultChild as CfnResource).node)}Arn>`;
+  for (const [file, accesses] of stack.fileAccess) {
+    for (const prefix of new Set(accesses.map((a) => FILE_PREFIXES[a.prefix].prefix))) {
+      const actions = accesses
+        .filter((a) => FILE_PREFIXES[a.prefix].prefix === prefix)
+        .map((a) =>
+          a.access === 'read' ? 's3:GetObject' : 's3:PutObject and s3:AbortMultipartUpload',
+        )
+        .join(', ');
+      ack(
+        stack.functions.get(file),
+        `IAM5[Resource::${bucketArn}/${prefix}*]`,
+        `${file} declares ${prefix} in its route or queue definition: ${actions} on the objects under ${prefix} of the files bucket only (no List, no Delete, no other prefix); an object-prefix ARN needs the trailing "*".`,
+      );
+    }
+  }
 
   // Network.
   for (const endpoint of ['SqsEndpoint', 'SecretsManagerEndpoint']) {

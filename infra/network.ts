@@ -2,6 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import {
   FlowLogDestination,
   FlowLogTrafficType,
+  GatewayVpcEndpointAwsService,
   InterfaceVpcEndpointAwsService,
   SecurityGroup,
   SubnetType,
@@ -22,6 +23,8 @@ import type { StageConfig } from './stages.js';
  * (SQS after an archive or restore, Secrets Manager on every cold start) inside the VPC:
  * they do not depend on the NAT gateway (an AZ's NAT failing does not fail those calls),
  * the traffic never crosses the internet, and it costs $0.01/GB instead of NAT's $0.045/GB.
+ * An S3 gateway endpoint (free, no hourly or per-GB charge) carries the jobs worker's reads and
+ * writes of the files bucket, which can be tens of MB per job, past the NAT gateway too.
  * The NAT gateway is still needed for what has no endpoint: a managed Upstash database
  * (`cache.mode: upstash`) and the bridge's container image from Docker Hub (`elasticache`).
  * Rejected traffic is logged (VPC flow logs) for security investigations.
@@ -64,6 +67,10 @@ export class Network extends Construct {
         privateDnsEnabled: true,
       });
     }
+    this.vpc.addGatewayEndpoint('S3Endpoint', {
+      service: GatewayVpcEndpointAwsService.S3,
+      subnets: [{ subnetType: SubnetType.PRIVATE_WITH_EGRESS }],
+    });
     this.functionSecurityGroup = new SecurityGroup(this, 'FunctionSecurityGroup', {
       vpc: this.vpc,
       description: 'Lambda functions of the API and workers',

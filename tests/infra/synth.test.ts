@@ -7,8 +7,9 @@ import { deployFunctions, functionFiles, powertoolsVersion } from '../../infra/f
 import { checkWithNag } from '../../infra/nag.js';
 import { metricsNamespace } from '../../infra/observability.js';
 import { stageConfig, stages } from '../../infra/stages.js';
+import type { FileAccess } from '../../shared/files/prefixes.js';
 import type { RouteDefinition } from '../../shared/http/route.js';
-import { outboxRelay, queueList, retention } from '../../shared/queue/queues.js';
+import { outboxRelay, queueList, queues, retention } from '../../shared/queue/queues.js';
 import { fallbackRoute, routeList, routes } from '../../shared/routes/index.js';
 import { flattenedTemplate, nestedTemplates } from './flatten.js';
 
@@ -58,8 +59,12 @@ interface Expected {
   publicKeys: boolean;
   tokenClaims: boolean;
   publishes: string[];
+  /** Its accesses to the files bucket: `FILES_BUCKET` and object grants, when any. */
+  files: FileAccess[];
   /** Sends e-mail: `ses:SendEmail` on the stage's identity, and `MAIL_FROM`. */
   sendsEmail?: boolean;
+  /** Sends to its own queue and DLQ: their URLs and `sqs:SendMessage` on both. */
+  requeues?: string;
 }
 
 /**
@@ -78,6 +83,7 @@ function expectedForRoute(route: RouteDefinition): Expected {
     publicKeys: verifies || route === routes.jwks,
     tokenClaims: verifies || signs,
     publishes: route.publishes ?? [],
+    files: route.files ?? [],
   };
 }
 
@@ -88,6 +94,7 @@ const DATABASE_ONLY: Expected = {
   publicKeys: false,
   tokenClaims: false,
   publishes: [],
+  files: [],
 };
 
 /** Every runtime function and what it may use: routes, fallback, queue workers, scheduled. */
@@ -105,7 +112,12 @@ const expectations: [string, Expected][] = [
   ...routeExpectations,
   ...queueList.map((q): [string, Expected] => [
     q.worker,
-    { ...DATABASE_ONLY, sendsEmail: q.sendsEmail === true },
+    {
+      ...DATABASE_ONLY,
+      sendsEmail: q.sendsEmail === true,
+      files: q.files ?? [],
+      ...(q.requeues ? { requeues: q.name } : {}),
+    },
   ]),
   [outboxRelay.function, { ...DATABASE_ONLY, publishes: queueList.map((q) => q.name) }],
   [retention.function, DATABASE_ONLY],
@@ -258,6 +270,11 @@ describe.each(['dev', 'prod'])('CDK stack, stage %s', (stageName) => {
         PrivateDnsEnabled: true,
       });
     }
+    // S3 (the files bucket) through a gateway endpoint on the app subnets' route tables.
+    const s3 = endpoints.find((e) => json(e.ServiceName).includes('.s3"'));
+    expect(s3).toMatchObject({ VpcEndpointType: 'Gateway' });
+    expect(s3?.RouteTableIds).toHaveLength(stage.network.maxAzs);
+    for (const table of s3?.RouteTableIds ?? []) expect(table.Ref).toMatch(/^NetworkVpcapp/);
   });
 
   it('keeps the database private: isolated subnets without routes out, reachable only from RDS Proxy', () => {
@@ -435,11 +452,19 @@ describe.each(['dev', 'prod'])('CDK stack, stage %s', (stageName) => {
       );
       expect(dbUsers, `${file}: rds-db:connect`).toEqual(expected.database ? ['notes_app'] : []);
       expect(queuesSentTo, `${file}: sqs:SendMessage`).toEqual(
-        expected.publishes
-          .map((q) => `${logicalName(q)}Queue`)
+        [
+          ...expected.publishes.map((q) => `${logicalName(q)}Queue`),
+          ...(expected.requeues
+            ? [`${logicalName(expected.requeues)}Queue`, `${logicalName(expected.requeues)}Dlq`]
+            : []),
+        ]
           .map(queueId)
           .sort(),
       );
+      expect(
+        statements.filter((st) => [st.Action].flat().some((a) => a.startsWith('s3:'))).length > 0,
+        `${file}: s3 statements`,
+      ).toBe(expected.files.length > 0);
       expect(variables, `${file}: environment`).toEqual(
         [
           ...base,
@@ -450,6 +475,13 @@ describe.each(['dev', 'prod'])('CDK stack, stage %s', (stageName) => {
           ...(expected.redis ? ['REDIS_REST_SECRET_ARN'] : []),
           ...expected.publishes.map((q) => `${q.toUpperCase()}_QUEUE_URL`),
           ...(expected.sendsEmail ? ['MAIL_FROM'] : []),
+          ...(expected.files.length ? ['FILES_BUCKET'] : []),
+          ...(expected.requeues
+            ? [
+                `${expected.requeues.toUpperCase()}_QUEUE_URL`,
+                `${expected.requeues.toUpperCase()}_DLQ_URL`,
+              ]
+            : []),
         ].sort(),
       );
     }
@@ -512,8 +544,16 @@ describe.each(['dev', 'prod'])('CDK stack, stage %s', (stageName) => {
       template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
         FunctionName: { Ref: functionId(queue.worker) },
         BatchSize: queue.batchSize,
+        MaximumBatchingWindowInSeconds: queue.maxBatchingWindowSeconds,
         FunctionResponseTypes: ['ReportBatchItemFailures'],
       });
+      expect((resources[functionId(queue.worker)] as Resource).Properties.Timeout, queue.name).toBe(
+        queue.workerTimeoutSeconds,
+      );
+      // At least 6 × the worker's timeout (AWS docs), so a retried invocation keeps its message.
+      expect(queue.visibilityTimeoutSeconds, queue.name).toBeGreaterThanOrEqual(
+        6 * queue.workerTimeoutSeconds,
+      );
     }
   });
 
@@ -563,6 +603,185 @@ describe.each(['dev', 'prod'])('CDK stack, stage %s', (stageName) => {
     expect(queueId('EmailDlq')).toBeTruthy();
   });
 
+  /** The logical id of the files bucket: the one bucket that logs its access to the other. */
+  const filesBucketId = () => {
+    const logged = ofType('AWS::S3::Bucket').filter(([, b]) => b.Properties.LoggingConfiguration);
+    expect(logged).toHaveLength(1);
+    return (logged[0] as [string, Resource])[0];
+  };
+  /** Every IAM statement that names an S3 action, with the roles of its policy. */
+  const s3Statements = () =>
+    ofType('AWS::IAM::Policy').flatMap(([, p]) =>
+      (p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[])
+        .filter((st) => [st.Action].flat().some((a) => a.startsWith('s3:')))
+        .map((st) => ({ st, roles: p.Properties.Roles.map(targetId) as string[] })),
+    );
+
+  it('has one private files bucket: SSE-S3, all public access blocked, owner-enforced, TLS only, lifecycle per prefix, access logs', () => {
+    const buckets = ofType('AWS::S3::Bucket');
+    // The files bucket and its access-log bucket, nothing else.
+    expect(buckets).toHaveLength(2);
+    const filesId = filesBucketId();
+    for (const [id, bucket] of buckets) {
+      expect(bucket.Properties, id).toMatchObject({
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [
+            { ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } },
+          ],
+        },
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+      });
+      // Prod keeps its files when the stack goes; dev is torn down with it.
+      expect(bucket.DeletionPolicy, id).toBe(stageName === 'prod' ? 'Retain' : 'Delete');
+      const policies = ofType('AWS::S3::BucketPolicy').filter(
+        ([, p]) => targetId(p.Properties.Bucket) === id,
+      );
+      expect(policies, id).toHaveLength(1);
+      expect(json(policies[0]?.[1].Properties.PolicyDocument), id).toContain(
+        '"Condition":{"Bool":{"aws:SecureTransport":"false"}},"Effect":"Deny"',
+      );
+    }
+    const files = (resources[filesId] as Resource).Properties;
+    expect(files.LifecycleConfiguration.Rules).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ Prefix: 'exports/', ExpirationInDays: 7, Status: 'Enabled' }),
+        expect.objectContaining({ Prefix: 'uploads/', ExpirationInDays: 1, Status: 'Enabled' }),
+        expect.objectContaining({
+          AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+          Status: 'Enabled',
+        }),
+      ]),
+    );
+    expect(files.LoggingConfiguration).toMatchObject({ LogFilePrefix: 'files/' });
+    // A browser on the stage's origins may PUT an upload and GET an export (presigned).
+    expect(files.CorsConfiguration.CorsRules).toEqual([
+      expect.objectContaining({
+        AllowedOrigins: stage.corsOrigins,
+        AllowedMethods: ['PUT', 'GET'],
+      }),
+    ]);
+  });
+
+  it('lets exactly the functions that declare files use the bucket: FILES_BUCKET and the declared object actions on the declared prefixes', () => {
+    const filesId = filesBucketId();
+    const objects = (prefix: string) => ({
+      'Fn::Join': ['', [{ 'Fn::GetAtt': [filesId, 'Arn'] }, `/${prefix}/*`]],
+    });
+    const withFiles = expectations.filter(([, e]) => e.files.length).map(([file]) => file);
+    // Spelled out: the upload route writes uploads, the jobs worker writes and reads exports
+    // and reads uploads. (A new declaration must be added here on purpose.)
+    expect(withFiles.sort()).toEqual(['uploads/create', 'workers/jobs']);
+    const expectedGrants: Record<string, [string, string][]> = {
+      'uploads/create': [
+        ['s3:AbortMultipartUpload', 'uploads'],
+        ['s3:PutObject', 'uploads'],
+      ],
+      'workers/jobs': [
+        ['s3:AbortMultipartUpload', 'exports'],
+        ['s3:GetObject', 'exports'],
+        ['s3:GetObject', 'uploads'],
+        ['s3:PutObject', 'exports'],
+      ],
+    };
+    const statements = s3Statements();
+    for (const [file, grants] of Object.entries(expectedGrants)) {
+      const actual = statements
+        .filter(({ roles }) => roles.includes(roleOf(file)))
+        .flatMap(({ st }) =>
+          [st.Action].flat().flatMap((action) =>
+            [st.Resource].flat().map((r) => {
+              const prefix = ['exports', 'uploads'].find((p) => json(r) === json(objects(p)));
+              return [action, prefix ?? json(r)];
+            }),
+          ),
+        )
+        .sort((a, b) => json(a).localeCompare(json(b)));
+      expect(actual, file).toEqual(grants);
+      const variables = (resources[functionId(file)] as Resource).Properties.Environment.Variables;
+      expect(variables.FILES_BUCKET, file).toEqual({ Ref: filesId });
+      // The endpoint override is for the local cloud only.
+      expect(variables.S3_ENDPOINT, file).toBeUndefined();
+    }
+    // No other role holds any S3 action (CDK's own custom resources here, the trigger's and
+    // the log-retention helper's, need none), and no role's policy names the bucket itself.
+    const holders = new Set(statements.flatMap(({ roles }) => roles));
+    expect([...holders].sort()).toEqual(withFiles.map(roleOf).sort());
+    for (const type of ['AWS::IAM::Role', 'AWS::IAM::ManagedPolicy']) {
+      for (const [id, r] of ofType(type)) expect(json(r.Properties), id).not.toContain('"s3:');
+    }
+    for (const [file, fn] of stack.functions) {
+      if (withFiles.includes(file)) continue;
+      const variables = (
+        resources[Stack.of(fn).getLogicalId(fn.node.defaultChild as never)] as Resource
+      ).Properties.Environment.Variables;
+      expect(variables.FILES_BUCKET, file).toBeUndefined();
+      expect(json(variables), file).not.toContain(filesId);
+    }
+  });
+
+  it('runs the jobs worker one job per invocation for up to 900 s, sending only to its own queue and DLQ; submit and retry send only to the jobs queue', () => {
+    const jobs = queues.jobs;
+    const worker = (resources[functionId(jobs.worker)] as Resource).Properties;
+    expect(worker.Timeout).toBe(900);
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      QueueName: `${stageName}-jobs`,
+      VisibilityTimeout: 5400,
+    });
+    const mappings = ofType('AWS::Lambda::EventSourceMapping').filter(
+      ([, m]) => targetId(m.Properties.FunctionName) === functionId(jobs.worker),
+    );
+    expect(mappings).toHaveLength(1);
+    expect(mappings[0]?.[1].Properties).toMatchObject({
+      EventSourceArn: { 'Fn::GetAtt': [queueId('JobsQueue'), 'Arn'] },
+      BatchSize: 1,
+      MaximumBatchingWindowInSeconds: 0,
+    });
+    expect(worker.Environment.Variables.JOBS_QUEUE_URL).toEqual({ Ref: queueId('JobsQueue') });
+    expect(worker.Environment.Variables.JOBS_DLQ_URL).toEqual({ Ref: queueId('JobsDlq') });
+    /** The queues `file`'s role may send to. */
+    const sendsTo = (file: string) =>
+      ofType('AWS::IAM::Policy')
+        .filter(([, p]) => p.Properties.Roles.some((r: unknown) => targetId(r) === roleOf(file)))
+        .flatMap(([, p]) => p.Properties.PolicyDocument.Statement)
+        .filter((st: { Action: string | string[] }) =>
+          [st.Action].flat().includes('sqs:SendMessage'),
+        )
+        .flatMap((st: { Resource: unknown }) => [st.Resource].flat().map(targetId))
+        .sort();
+    expect(sendsTo(jobs.worker)).toEqual([queueId('JobsDlq'), queueId('JobsQueue')].sort());
+    for (const route of [routes.submitJob, routes.retryJob]) {
+      expect(sendsTo(route.function), route.function).toEqual([queueId('JobsQueue')]);
+    }
+    // Only the jobs worker may put a message in the jobs DLQ (SQS moves the others itself).
+    const dlqSenders = ofType('AWS::IAM::Policy').filter(([, p]) =>
+      (
+        p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]
+      ).some(
+        (st) =>
+          [st.Action].flat().includes('sqs:SendMessage') &&
+          [st.Resource].flat().some((r) => targetId(r) === queueId('JobsDlq')),
+      ),
+    );
+    expect(dlqSenders.flatMap(([, p]) => p.Properties.Roles.map(targetId))).toEqual([
+      roleOf(jobs.worker),
+    ]);
+    // Its DLQ has an alarm and a line on the dashboard, like every DLQ.
+    const alarms = ofType('AWS::CloudWatch::Alarm').filter(
+      ([, a]) =>
+        a.Properties.MetricName === 'ApproximateNumberOfMessagesVisible' &&
+        json(a.Properties.Dimensions).includes(queueId('JobsDlq')),
+    );
+    expect(alarms).toHaveLength(1);
+    const [[, dashboard]] = ofType('AWS::CloudWatch::Dashboard') as [[string, Resource]];
+    expect(json(dashboard.Properties.DashboardBody)).toContain(queueId('JobsDlq'));
+  });
+
   it('runs the outbox relay and the retention purge on their schedules', () => {
     for (const scheduled of [outboxRelay, retention]) {
       template.hasResourceProperties('AWS::Events::Rule', {
@@ -596,6 +815,7 @@ describe.each(['dev', 'prod'])('CDK stack, stage %s', (stageName) => {
     // One per function: routes that share one (the API keys') count once.
     const publishers = new Set([
       ...routeList.filter((r) => r.publishes?.length).map((r) => r.function),
+      ...queueList.filter((q) => q.requeues).map((q) => q.worker),
       outboxRelay.function,
     ]);
     expect(senders).toHaveLength(publishers.size);
@@ -730,6 +950,7 @@ describe.each(['dev', 'prod'])('CDK stack, stage %s', (stageName) => {
       'RedisSecretArn',
       'MigrateFunctionName',
       'MailIdentityName',
+      'FilesBucketName',
     ]) {
       expect(outputs, name).toContain(name);
     }
