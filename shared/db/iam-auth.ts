@@ -1,11 +1,7 @@
 import { ConfigError } from '../config.js';
+import { type AwsCredentials, presignQuery } from '../sigv4.js';
 
-/** AWS credentials that sign a request: an access key pair and, for a role, its session token. */
-export interface AwsCredentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string | undefined;
-}
+export type { AwsCredentials };
 
 /** What an RDS IAM authentication token is made for. `port` is the database's TCP port. */
 export interface AuthTokenRequest {
@@ -50,28 +46,6 @@ export function lambdaCredentials(env: {
   };
 }
 
-/** The signing libraries, loaded on the first token: functions without IAM auth never run them. */
-let signing:
-  | Promise<
-      [
-        typeof import('@smithy/signature-v4'),
-        typeof import('@smithy/protocol-http'),
-        typeof import('@smithy/hash-node'),
-      ]
-    >
-  | undefined;
-
-/**
- * SigV4's `UriEncode`: percent-encodes every byte but the RFC 3986 unreserved characters
- * (`encodeURIComponent` leaves `!'()*` as they are, so those are encoded too).
- */
-function uriEncode(value: string): string {
-  return encodeURIComponent(value).replace(
-    /[!'()*]/g,
-    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
-  );
-}
-
 /**
  * An RDS IAM authentication token: the `connect` request of `username` to `hostname:port`,
  * presigned with SigV4 (service `rds-db`, `X-Amz-Expires=900`, `X-Amz-Security-Token` when
@@ -82,37 +56,20 @@ function uriEncode(value: string): string {
  * Errors: rejects when the signer refuses the credentials.
  */
 export async function rdsAuthToken(request: AuthTokenRequest): Promise<string> {
-  signing ??= Promise.all([
-    import('@smithy/signature-v4'),
-    import('@smithy/protocol-http'),
-    import('@smithy/hash-node'),
-  ]);
-  const [{ SignatureV4 }, { HttpRequest }, { Hash }] = await signing;
   const { hostname, port, username, region, credentials } = request;
-  // SHA-256 and HMAC from node:crypto (Smithy's Node hash), not a JavaScript implementation.
-  const signer = new SignatureV4({
+  const query = await presignQuery({
     service: 'rds-db',
     region,
     credentials,
-    sha256: Hash.bind(null, 'sha256'),
+    method: 'GET',
+    protocol: 'https:',
+    hostname,
+    port,
+    path: '/',
+    query: { Action: 'connect', DBUser: username },
+    expiresInSeconds: AUTH_TOKEN_EXPIRES_SECONDS,
+    ...(request.signingDate ? { signingDate: request.signingDate } : {}),
   });
-  const presigned = await signer.presign(
-    new HttpRequest({
-      method: 'GET',
-      protocol: 'https:',
-      hostname,
-      port,
-      path: '/',
-      query: { Action: 'connect', DBUser: username },
-      headers: { host: `${hostname}:${port}` },
-    }),
-    { expiresIn: AUTH_TOKEN_EXPIRES_SECONDS, signingDate: request.signingDate ?? new Date() },
-  );
-  const signed = presigned.query ?? {};
-  const query = Object.keys(signed)
-    .sort()
-    .map((name) => `${uriEncode(name)}=${uriEncode(String(signed[name]))}`)
-    .join('&');
   return `${hostname}:${port}/?${query}`;
 }
 

@@ -676,9 +676,9 @@ describe.each(['dev', 'prod'])('CDK stack, stage %s', (stageName) => {
     const withFiles = expectations.filter(([, e]) => e.files.length).map(([file]) => file);
     // Spelled out: the upload route writes uploads, the jobs worker writes and reads exports
     // and reads uploads. (A new declaration must be added here on purpose.)
-    expect(withFiles.sort()).toEqual(['uploads/create', 'workers/jobs']);
+    expect(withFiles.sort()).toEqual(['jobs/create-upload', 'workers/jobs']);
     const expectedGrants: Record<string, [string, string][]> = {
-      'uploads/create': [
+      'jobs/create-upload': [
         ['s3:AbortMultipartUpload', 'uploads'],
         ['s3:PutObject', 'uploads'],
       ],
