@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { isDatabaseUnavailable, isDataException } from '../db/client.js';
+import { isDatabaseUnavailable, isDataException } from '../db/errors.js';
 import { AppError, type ErrorKind, type FieldError } from '../errors.js';
 import { logger } from '../logger.js';
 

@@ -2,7 +2,7 @@
 import * as z from 'zod/mini';
 import { ProductId } from '../inventory/schemas.js';
 import { queryInteger, Timestamp, UtcTimestamp } from '../schemas.js';
-import { Email } from '../users/schemas.js';
+import { Email } from '../users/email.js';
 import { ORDER_STATUSES } from './status-machine.js';
 
 const Uuid = z

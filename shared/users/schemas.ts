@@ -2,16 +2,9 @@ import * as z from 'zod/mini';
 import { Role } from '../auth/tokens.js';
 import { UtcTimestamp } from '../schemas.js';
 
-/**
- * E-mail as an identifier: trimmed, lower-cased, at most 254 chars (RFC 5321 §4.5.3.1.3).
- * Documented as `format: email` (the check runs after trimming, so it is not on the input).
- */
-export const Email = z
-  .pipe(
-    z.pipe(z.string().check(z.trim(), z.maxLength(254)), z.email()),
-    z.transform((email: string) => email.toLowerCase()),
-  )
-  .register(z.globalRegistry, { format: 'email', example: 'ada@example.com' });
+import { Email } from './email.js';
+
+export { Email };
 
 /** 8–128 characters (OWASP Authentication Cheat Sheet: allow long passphrases, cap the length). */
 export const Password = z
