@@ -2,8 +2,8 @@
  * The run of one job from one jobs-queue message (API.md § Background jobs): the lease,
  * attempts, progress, cancellation, continuation and retries around a type's `JobRunner`.
  * The job's row is the truth; a message only says "run job X now". So a duplicate delivery,
- * a late continuation or an early retry message is harmless: whoever does not get the
- * lease leaves the job to the run that holds it.
+ * a late continuation or an early retry message is harmless: a message that finds its job
+ * leased comes back later, one that finds it finished is dropped.
  */
 import { randomUUID } from 'node:crypto';
 import type { Context, SQSRecord } from 'aws-lambda';
@@ -62,6 +62,16 @@ export interface JobRunner<C> {
   cleanup(job: repository.JobRow, checkpoint: C | null): Promise<void>;
 }
 
+/** The job of a message is being run by another run (its lease is live). */
+export class JobBusy extends Error {
+  constructor(jobId: string) {
+    super(
+      `Job ${jobId} is running elsewhere; its message comes back after the visibility timeout.`,
+    );
+    this.name = 'JobBusy';
+  }
+}
+
 /** A failure no retry can fix (invalid rows, a missing upload): the job fails at once. */
 export class PermanentJobError extends Error {
   constructor(readonly detail: JobError) {
@@ -105,9 +115,10 @@ function describe(error: unknown): string {
 /**
  * Runs the job a jobs-queue `record` names with the runner of its type, in this invocation
  * (`context` tells how much of it is left). Returns normally when the message is done with
- * (the job finished, was handed to a retry or continuation message, or belongs to another
- * run); throws to have SQS deliver it again: a malformed message or an unknown job (after
- * `maxReceiveCount` deliveries it is in the DLQ), or a failure to record the run's end.
+ * (the job finished, or was handed to a retry or continuation message); throws to have SQS
+ * deliver it again: `JobBusy` while another run holds the job, a malformed message or an
+ * unknown job (after `maxReceiveCount` deliveries it is in the DLQ), or a failure to record
+ * the run's end (the next delivery resumes from the checkpoint).
  * A job whose last attempt fails is `failed` and its message is sent to the DLQ.
  */
 export async function runJobMessage(
@@ -127,8 +138,11 @@ export async function runJobMessage(
     return;
   }
   if ('busy' in claim) {
-    logger.info('job message while another run holds the lease; left to it', { job_id: jobId });
-    return;
+    // Another run holds the job (SQS delivered this message twice, or a copy of it). Not
+    // acknowledged: deleting it could delete the one message of a run that then crashes.
+    // SQS hands it back after the visibility timeout, when the job is finished (dropped
+    // then) or its lease has expired (the job resumes from its checkpoint).
+    throw new JobBusy(jobId);
   }
   if ('early' in claim) {
     // A copy of a retry's message arriving before its backoff ends: hand the job to a new
