@@ -187,7 +187,7 @@ async function run(context: RunContext<ImportCheckpoint>) {
   if (errors.length) {
     throw new PermanentJobError({
       code: 'invalid_rows',
-      message: `Rows were refused (the first ${errors.length} problems are listed); nothing was stored.`,
+      message: `Nothing was stored: the file has invalid rows (the first ${MAX_REPORTED_ROWS} problems at most are listed).`,
       rows: errors.slice(0, MAX_REPORTED_ROWS),
     });
   }

@@ -85,7 +85,8 @@ export const JobError = z
     id: 'JobError',
     example: {
       code: 'invalid_rows',
-      message: 'Rows were refused (the first 1 problems are listed); nothing was stored.',
+      message:
+        'Nothing was stored: the file has invalid rows (the first 20 problems at most are listed).',
       rows: [
         {
           line: 501,
