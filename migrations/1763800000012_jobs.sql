@@ -41,6 +41,8 @@ CREATE TABLE uploads (
   created_at   timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX uploads_owner_idx ON uploads (owner_id);
+-- Retention (functions/workers/retention.ts) deletes the oldest first.
+CREATE INDEX uploads_created_idx ON uploads (created_at);
 
 -- The rows of running imports, COPYed here chunk by chunk and moved into inventory_records by
 -- one INSERT … SELECT when the whole file is valid (all rows or none). UNLOGGED: a scratch

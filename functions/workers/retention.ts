@@ -1,6 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { purgeEndedRefreshTokens } from '../../shared/auth/refresh-tokens.js';
 import { purgeExpiredIdempotencyKeys } from '../../shared/db/idempotency-keys.js';
+import { purgeExpiredUploads } from '../../shared/jobs/repository.js';
 import { logger } from '../../shared/logger.js';
 import { purgeSentEmails } from '../../shared/mail/sent-emails.js';
 import { purgePublishedOutbox } from '../../shared/queue/outbox.js';
@@ -16,6 +17,7 @@ export const purges: Record<string, (limit: number) => Promise<number>> = {
   refresh_tokens: purgeEndedRefreshTokens,
   idempotency_keys: purgeExpiredIdempotencyKeys,
   sent_emails: purgeSentEmails,
+  uploads: purgeExpiredUploads,
 };
 
 /**

@@ -290,3 +290,27 @@ export async function commitWithLease<C>(
     return checkpoint;
   }) as Promise<C>;
 }
+
+/**
+ * How long an upload's row is kept, in days: the bucket deletes its object after one day
+ * (infra/storage.ts; S3 runs lifecycle expiry asynchronously, within about a day more), so
+ * after two the row names nothing and an import of it would fail anyway; it is then gone
+ * and the upload unknown (422).
+ */
+export const UPLOAD_RETENTION_DAYS = 2;
+
+/**
+ * Deletes at most `limit` uploads created more than `UPLOAD_RETENTION_DAYS` ago, oldest first
+ * (`uploads_created_idx`; rows locked by another purge are skipped), and returns how many.
+ * For `functions/workers/retention.ts`.
+ */
+export async function purgeExpiredUploads(limit: number): Promise<number> {
+  const result = await getSql()`
+    DELETE FROM uploads WHERE id = ANY(ARRAY(
+      SELECT id FROM uploads
+      WHERE created_at < now() - make_interval(days => ${UPLOAD_RETENTION_DAYS})
+      ORDER BY created_at
+      LIMIT ${limit}
+      FOR UPDATE SKIP LOCKED))`;
+  return result.count;
+}

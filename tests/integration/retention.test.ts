@@ -21,6 +21,9 @@ const { IDEMPOTENCY_KEY_RETENTION_HOURS, purgeExpiredIdempotencyKeys } = await i
 const { SENT_EMAIL_RETENTION_DAYS, purgeSentEmails } = await import(
   '../../shared/mail/sent-emails.js'
 );
+const { UPLOAD_RETENTION_DAYS, purgeExpiredUploads } = await import(
+  '../../shared/jobs/repository.js'
+);
 const { lambdaContext, loadHandler } = await import('../../infra/local/lambda.js');
 const sql = getSql();
 
@@ -30,7 +33,7 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  await sql`TRUNCATE outbox, refresh_tokens, idempotency_keys, sent_emails`;
+  await sql`TRUNCATE outbox, refresh_tokens, idempotency_keys, sent_emails, uploads`;
 });
 
 /** Outbox rows with a marker, created `createdDaysAgo`, published `publishedDaysAgo` (null: unsent). */
@@ -109,7 +112,7 @@ describe('retention', () => {
     await outboxRows('fresh', 1, 0, 0);
     const result = await purgeExpiredRows({ budgetMs: 10_000 });
     expect(result).toEqual({
-      deleted: { outbox: 3, refresh_tokens: 0, idempotency_keys: 0, sent_emails: 0 },
+      deleted: { outbox: 3, refresh_tokens: 0, idempotency_keys: 0, sent_emails: 0, uploads: 0 },
       complete: true,
     });
     expect(await outboxLeft()).toEqual({ recent: 2, unsent: 2, fresh: 1 });
@@ -145,10 +148,30 @@ describe('retention', () => {
     expect(await keysLeft()).toEqual({ old: 4, recent: 2, fresh: 1 });
     const result = await purgeExpiredRows({ budgetMs: 10_000, batchSize: 2 });
     expect(result).toEqual({
-      deleted: { outbox: 0, refresh_tokens: 0, idempotency_keys: 4, sent_emails: 0 },
+      deleted: { outbox: 0, refresh_tokens: 0, idempotency_keys: 4, sent_emails: 0, uploads: 0 },
       complete: true,
     });
     expect(await keysLeft()).toEqual({ recent: 2, fresh: 1 });
+  });
+
+  it('purges uploads older than 2 days (their object is gone by then); keeps newer ones', async () => {
+    expect(UPLOAD_RETENTION_DAYS).toBe(2);
+    const [owner] = await sql<{ id: string }[]>`
+      INSERT INTO users (email, password_hash) VALUES (${`uploads-${Date.now()}@example.com`}, 'x')
+      RETURNING id`;
+    const uploads = (marker: string, count: number, daysAgo: number) => sql`
+      INSERT INTO uploads (owner_id, object_key, filename, content_type, size, created_at)
+      SELECT ${owner?.id as string}, 'uploads/' || gen_random_uuid(), ${marker}, 'text/csv', 10,
+             now() - make_interval(secs => ${daysAgo * 86_400})
+      FROM generate_series(1, ${count})`;
+    await uploads('old', 3, UPLOAD_RETENTION_DAYS + 0.5);
+    await uploads('recent', 2, UPLOAD_RETENTION_DAYS - 0.5);
+    expect(await purgeExpiredUploads(2)).toBe(2);
+    const result = await purgeExpiredRows({ budgetMs: 10_000, batchSize: 2 });
+    expect(result.deleted.uploads).toBe(1);
+    const left = await sql<{ filename: string; n: number }[]>`
+      SELECT filename, count(*)::int AS n FROM uploads GROUP BY filename`;
+    expect(left).toEqual([{ filename: 'recent', n: 2 }]);
   });
 
   it('purges rows of e-mails sent more than 15 days ago; keeps newer and unsent ones', async () => {
@@ -167,7 +190,7 @@ describe('retention', () => {
     expect(await purgeSentEmails(2)).toBe(2);
     const result = await purgeExpiredRows({ budgetMs: 10_000, batchSize: 2 });
     expect(result).toEqual({
-      deleted: { outbox: 0, refresh_tokens: 0, idempotency_keys: 0, sent_emails: 3 },
+      deleted: { outbox: 0, refresh_tokens: 0, idempotency_keys: 0, sent_emails: 3, uploads: 0 },
       complete: true,
     });
     const left = await sql<{ state: string; n: number }[]>`
@@ -199,7 +222,7 @@ describe('retention', () => {
     expect(await outboxLeft()).toEqual({ old: 15, recent: 1 });
     const result = await purgeExpiredRows({ budgetMs: 10_000, batchSize: 4 });
     expect(result).toEqual({
-      deleted: { outbox: 15, refresh_tokens: 0, idempotency_keys: 0, sent_emails: 0 },
+      deleted: { outbox: 15, refresh_tokens: 0, idempotency_keys: 0, sent_emails: 0, uploads: 0 },
       complete: true,
     });
     expect(await outboxLeft()).toEqual({ recent: 1 });
@@ -209,7 +232,7 @@ describe('retention', () => {
     const days = PUBLISHED_OUTBOX_RETENTION_DAYS;
     await outboxRows('old', 5, days + 2, days + 1);
     expect(await purgeExpiredRows({ budgetMs: 0, batchSize: 2 })).toEqual({
-      deleted: { outbox: 0, refresh_tokens: 0, idempotency_keys: 0, sent_emails: 0 },
+      deleted: { outbox: 0, refresh_tokens: 0, idempotency_keys: 0, sent_emails: 0, uploads: 0 },
       complete: false,
     });
     expect(await purgeExpiredRows({ budgetMs: 10_000, batchSize: 2 })).toMatchObject({
@@ -229,7 +252,7 @@ describe('retention', () => {
     expect(runs.reduce((sum, run) => sum + (run.deleted.outbox ?? 0), 0)).toBe(40);
     const again = await purgeExpiredRows({ budgetMs: 10_000, batchSize: 5 });
     expect(again).toEqual({
-      deleted: { outbox: 0, refresh_tokens: 0, idempotency_keys: 0, sent_emails: 0 },
+      deleted: { outbox: 0, refresh_tokens: 0, idempotency_keys: 0, sent_emails: 0, uploads: 0 },
       complete: true,
     });
     expect(await outboxLeft()).toEqual({ recent: 3 });
@@ -243,7 +266,7 @@ describe('retention', () => {
     const handler = await loadHandler('workers/retention');
     const result = await handler(event, lambdaContext('workers/retention', 10_000));
     expect(result).toEqual({
-      deleted: { outbox: 2, refresh_tokens: 0, idempotency_keys: 0, sent_emails: 0 },
+      deleted: { outbox: 2, refresh_tokens: 0, idempotency_keys: 0, sent_emails: 0, uploads: 0 },
       complete: true,
     });
   });
