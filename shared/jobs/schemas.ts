@@ -2,33 +2,9 @@
 import * as z from 'zod/mini';
 import { queryInteger, UtcTimestamp } from '../schemas.js';
 
-import {
-  EXPORT_CSV_COLUMNS,
-  FINISHED_STATUSES,
-  IMPORT_CSV_HEADER,
-  JOB_STATUSES,
-  JOB_TYPES,
-  type JobStatus,
-  type JobType,
-  MAX_ATTEMPTS,
-  MAX_IMPORT_ROWS,
-  MAX_UPLOAD_BYTES,
-  PRESIGNED_URL_SECONDS,
-} from './limits.js';
+import { JOB_STATUSES, JOB_TYPES, MAX_ATTEMPTS, MAX_UPLOAD_BYTES } from './limits.js';
 
-export {
-  EXPORT_CSV_COLUMNS,
-  FINISHED_STATUSES,
-  IMPORT_CSV_HEADER,
-  JOB_STATUSES,
-  JOB_TYPES,
-  type JobStatus,
-  type JobType,
-  MAX_ATTEMPTS,
-  MAX_IMPORT_ROWS,
-  MAX_UPLOAD_BYTES,
-  PRESIGNED_URL_SECONDS,
-};
+export * from './limits.js';
 
 export const JobIdParams = z.object({ id: z.uuid() });
 

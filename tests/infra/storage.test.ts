@@ -4,6 +4,7 @@ import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { describe, expect, it } from 'vitest';
 import { stages } from '../../infra/stages.js';
 import { FileStorage } from '../../infra/storage.js';
+import { PRIVATE_BUCKET_PROPERTIES } from './private-bucket.js';
 
 /** A stack holding only the files bucket of `stage`, and a role granted `accesses` on it. */
 function synthStorage(stage: 'dev' | 'prod') {
@@ -35,20 +36,7 @@ describe('FileStorage (the job files bucket)', () => {
 
   it('is private, encrypted and owner-enforced, with access logs to a second bucket', () => {
     template.resourceCountIs('AWS::S3::Bucket', 2);
-    template.allResourcesProperties('AWS::S3::Bucket', {
-      BucketEncryption: {
-        ServerSideEncryptionConfiguration: [
-          { ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } },
-        ],
-      },
-      PublicAccessBlockConfiguration: {
-        BlockPublicAcls: true,
-        BlockPublicPolicy: true,
-        IgnorePublicAcls: true,
-        RestrictPublicBuckets: true,
-      },
-      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
-    });
+    template.allResourcesProperties('AWS::S3::Bucket', PRIVATE_BUCKET_PROPERTIES);
     expect(files()[1].Properties.LoggingConfiguration).toMatchObject({ LogFilePrefix: 'files/' });
   });
 

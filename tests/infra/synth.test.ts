@@ -12,6 +12,7 @@ import type { RouteDefinition } from '../../shared/http/route.js';
 import { outboxRelay, queueList, queues, retention } from '../../shared/queue/queues.js';
 import { fallbackRoute, routeList, routes } from '../../shared/routes/index.js';
 import { flattenedTemplate, nestedTemplates } from './flatten.js';
+import { PRIVATE_BUCKET_PROPERTIES } from './private-bucket.js';
 
 type Resource = {
   Type: string;
@@ -623,20 +624,7 @@ describe.each(['dev', 'prod'])('CDK stack, stage %s', (stageName) => {
     expect(buckets).toHaveLength(2);
     const filesId = filesBucketId();
     for (const [id, bucket] of buckets) {
-      expect(bucket.Properties, id).toMatchObject({
-        BucketEncryption: {
-          ServerSideEncryptionConfiguration: [
-            { ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } },
-          ],
-        },
-        PublicAccessBlockConfiguration: {
-          BlockPublicAcls: true,
-          BlockPublicPolicy: true,
-          IgnorePublicAcls: true,
-          RestrictPublicBuckets: true,
-        },
-        OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
-      });
+      expect(bucket.Properties, id).toMatchObject(PRIVATE_BUCKET_PROPERTIES);
       // Prod keeps its files when the stack goes; dev is torn down with it.
       expect(bucket.DeletionPolicy, id).toBe(stageName === 'prod' ? 'Retain' : 'Delete');
       const policies = ofType('AWS::S3::BucketPolicy').filter(
