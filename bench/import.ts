@@ -14,7 +14,7 @@ import { ms, summarize, type Verdict } from './stats.js';
 
 const ROWS = 1_000_000;
 const PRODUCTS = 1000;
-/** Bare COPYs of the file (the median is reported); the import runs once (~10 s or more). */
+/** Bare COPYs of the file (the median is reported); the import runs once (about 30 s here). */
 const COPY_RUNS = 3;
 /** How often the job's row is read while it runs (ms): the phase times are this coarse. */
 const POLL_MS = 20;
