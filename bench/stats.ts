@@ -50,5 +50,6 @@ export interface Verdict {
   name: string;
   ratio: number;
   budget: string;
-  pass: boolean;
+  /** Null for a figure with no budget (`budget: 'report-only'`): printed as INFO, neither PASS nor FAIL. */
+  pass: boolean | null;
 }
