@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { runner } from 'node-pg-migrate';
+import pg from 'pg';
 import postgres from 'postgres';
 
 /**
@@ -29,16 +30,30 @@ export interface MigrateOptions {
  * advisory lock (so concurrent deploys cannot race). Returns the names it ran.
  */
 export async function migrate(options: MigrateOptions): Promise<string[]> {
-  const ran = await runner({
-    databaseUrl: options.databaseUrl,
-    dir: options.dir ?? MIGRATIONS_DIR,
-    direction: options.direction,
-    count: options.count ?? (options.direction === 'up' ? Number.POSITIVE_INFINITY : 1),
-    migrationsTable: MIGRATIONS_TABLE,
-    checkOrder: true,
-    log: options.log ?? (() => {}),
+  // Our own client, ended and awaited here: node-pg-migrate's own does not await its
+  // `end()`, so a caller that drops the database right after (the tests) could terminate
+  // the still-open connection, whose 'error' event nobody listens to (an uncaught error).
+  const client = new pg.Client({ connectionString: options.databaseUrl });
+  let failure: unknown;
+  client.on('error', (error) => {
+    failure ??= error;
   });
-  return ran.map((m) => m.name);
+  await client.connect();
+  try {
+    const ran = await runner({
+      dbClient: client,
+      dir: options.dir ?? MIGRATIONS_DIR,
+      direction: options.direction,
+      count: options.count ?? (options.direction === 'up' ? Number.POSITIVE_INFINITY : 1),
+      migrationsTable: MIGRATIONS_TABLE,
+      checkOrder: true,
+      log: options.log ?? (() => {}),
+    });
+    if (failure) throw failure;
+    return ran.map((m) => m.name);
+  } finally {
+    await client.end().catch(() => {});
+  }
 }
 
 /** Every migration file with the time it was applied, or null when pending. */
