@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { getSql, withTransaction } from '../db/client.js';
+import { purgeOldest } from '../db/purge.js';
 import { Unauthenticated } from '../errors.js';
 
 /** Absolute lifetime of a refresh token family, from the login that started it. */
@@ -91,14 +92,13 @@ export const ENDED_REFRESH_TOKEN_RETENTION_DAYS = 7;
  * `refresh_tokens_ended_idx`); rows locked by a concurrent refresh are left for the next
  * batch. Returns how many it deleted.
  */
-export async function purgeEndedRefreshTokens(limit: number): Promise<number> {
-  const result = await getSql()`
-    DELETE FROM refresh_tokens WHERE ctid = ANY(ARRAY(
-      SELECT ctid FROM refresh_tokens
-      WHERE LEAST(family_expires_at, revoked_at)
-            < now() - make_interval(days => ${ENDED_REFRESH_TOKEN_RETENTION_DAYS})
-      ORDER BY LEAST(family_expires_at, revoked_at)
-      LIMIT ${limit}
-      FOR UPDATE SKIP LOCKED))`;
-  return result.count;
+export function purgeEndedRefreshTokens(limit: number): Promise<number> {
+  return purgeOldest(
+    {
+      table: 'refresh_tokens',
+      endedAt: (sql) => sql`LEAST(family_expires_at, revoked_at)`,
+      keepFor: { days: ENDED_REFRESH_TOKEN_RETENTION_DAYS },
+    },
+    limit,
+  );
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { getSql, type Queryable, type TransactionSql } from './client.js';
+import { purgeOldest } from './purge.js';
 
 /**
  * The records of idempotency keys (table `idempotency_keys`, migration 1763800000008): one per
@@ -101,13 +102,13 @@ export async function insertIdempotencyRecord(
  * (an index range scan of `idempotency_keys_created_idx`; rows locked by another purge are
  * skipped), and returns how many. For `functions/workers/retention.ts`.
  */
-export async function purgeExpiredIdempotencyKeys(limit: number): Promise<number> {
-  const result = await getSql()`
-    DELETE FROM idempotency_keys WHERE ctid = ANY(ARRAY(
-      SELECT ctid FROM idempotency_keys
-      WHERE created_at < now() - make_interval(hours => ${IDEMPOTENCY_KEY_RETENTION_HOURS})
-      ORDER BY created_at
-      LIMIT ${limit}
-      FOR UPDATE SKIP LOCKED))`;
-  return result.count;
+export function purgeExpiredIdempotencyKeys(limit: number): Promise<number> {
+  return purgeOldest(
+    {
+      table: 'idempotency_keys',
+      endedAt: (sql) => sql`created_at`,
+      keepFor: { hours: IDEMPOTENCY_KEY_RETENTION_HOURS },
+    },
+    limit,
+  );
 }

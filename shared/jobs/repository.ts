@@ -1,5 +1,6 @@
 /** SQL of background jobs and uploads (migration 1763800000012). */
 import { getSql, type Queryable, type TransactionSql } from '../db/client.js';
+import { purgeOldest } from '../db/purge.js';
 import type { KeysetPosition } from '../keyset-cursor.js';
 import type { JobError, JobResult, JobStatus, JobType } from './schemas.js';
 
@@ -304,13 +305,13 @@ export const UPLOAD_RETENTION_DAYS = 2;
  * (`uploads_created_idx`; rows locked by another purge are skipped), and returns how many.
  * For `functions/workers/retention.ts`.
  */
-export async function purgeExpiredUploads(limit: number): Promise<number> {
-  const result = await getSql()`
-    DELETE FROM uploads WHERE id = ANY(ARRAY(
-      SELECT id FROM uploads
-      WHERE created_at < now() - make_interval(days => ${UPLOAD_RETENTION_DAYS})
-      ORDER BY created_at
-      LIMIT ${limit}
-      FOR UPDATE SKIP LOCKED))`;
-  return result.count;
+export function purgeExpiredUploads(limit: number): Promise<number> {
+  return purgeOldest(
+    {
+      table: 'uploads',
+      endedAt: (sql) => sql`created_at`,
+      keepFor: { days: UPLOAD_RETENTION_DAYS },
+    },
+    limit,
+  );
 }

@@ -4,6 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { getSql } from '../db/client.js';
+import { purgeOldest } from '../db/purge.js';
 import { type Email, sendEmail } from './ses.js';
 
 /**
@@ -126,13 +127,14 @@ export const SENT_EMAIL_RETENTION_DAYS = 15;
  * returns how many. Unsent rows stay: their event may still be retried. For
  * `functions/workers/retention.ts`.
  */
-export async function purgeSentEmails(limit: number): Promise<number> {
-  const result = await getSql()`
-    DELETE FROM sent_emails WHERE event_id = ANY(ARRAY(
-      SELECT event_id FROM sent_emails
-      WHERE state = 'sent' AND sent_at < now() - make_interval(days => ${SENT_EMAIL_RETENTION_DAYS})
-      ORDER BY sent_at
-      LIMIT ${limit}
-      FOR UPDATE SKIP LOCKED))`;
-  return result.count;
+export function purgeSentEmails(limit: number): Promise<number> {
+  return purgeOldest(
+    {
+      table: 'sent_emails',
+      endedAt: (sql) => sql`sent_at`,
+      keepFor: { days: SENT_EMAIL_RETENTION_DAYS },
+      only: (sql) => sql`state = 'sent'`,
+    },
+    limit,
+  );
 }

@@ -1,5 +1,6 @@
 import { getConfig } from '../config.js';
 import { getSql, type TransactionSql } from '../db/client.js';
+import { purgeOldest } from '../db/purge.js';
 import { logger } from '../logger.js';
 import { outboxRelay, type QueueName } from './queues.js';
 import { queueUrl, sendMessageBatch } from './sqs.js';
@@ -184,13 +185,13 @@ export const PUBLISHED_OUTBOX_RETENTION_DAYS = 7;
  * ago, oldest first, in one statement (index `outbox_published_idx`); rows locked by
  * someone else are left for the next batch. Returns how many it deleted.
  */
-export async function purgePublishedOutbox(limit: number): Promise<number> {
-  const result = await getSql()`
-    DELETE FROM outbox WHERE ctid = ANY(ARRAY(
-      SELECT ctid FROM outbox
-      WHERE published_at < now() - make_interval(days => ${PUBLISHED_OUTBOX_RETENTION_DAYS})
-      ORDER BY published_at
-      LIMIT ${limit}
-      FOR UPDATE SKIP LOCKED))`;
-  return result.count;
+export function purgePublishedOutbox(limit: number): Promise<number> {
+  return purgeOldest(
+    {
+      table: 'outbox',
+      endedAt: (sql) => sql`published_at`,
+      keepFor: { days: PUBLISHED_OUTBOX_RETENTION_DAYS },
+    },
+    limit,
+  );
 }
