@@ -27,17 +27,6 @@ export class ObjectNotFound extends Error {
   }
 }
 
-/** A ranged read began at or after the object's end (S3 `InvalidRange`, HTTP 416). */
-export class RangeNotSatisfiable extends Error {
-  override name = 'RangeNotSatisfiable';
-  constructor(
-    readonly key: string,
-    readonly start: number,
-  ) {
-    super(`The object ${key} has no byte at offset ${start}`);
-  }
-}
-
 interface Loaded {
   sdk: S3Module;
   /** Sends the requests. */
@@ -283,42 +272,22 @@ export async function headObject(
 }
 
 /**
- * The body of `key` as a Node `Readable`, from byte `start` (0-based, to the end; a
- * `Range: bytes=<start>-` GET) when given — what a worker resuming a read at an offset
- * needs. The caller must consume or destroy the stream (it holds a connection).
- * Errors: `ObjectNotFound`; `RangeNotSatisfiable` when `start` is at or past the end (S3
- * answers 416 even for `start` = size, so a caller that has read everything should not ask
- * again); `RangeError` (bad `start`); SDK errors; `ConfigError`. A stream that breaks
- * midway (network, the 30 s idle timeout) emits `error`.
+ * The body of `key` as a Node `Readable`. The caller must consume or destroy the stream (it
+ * holds a connection). Errors: `ObjectNotFound`; SDK errors; `ConfigError`. A stream that
+ * breaks midway (network, the 30 s idle timeout) emits `error`.
  */
-export async function getObjectStream(
-  key: string,
-  options: { start?: number } = {},
-): Promise<Readable> {
-  const { start } = options;
-  if (start !== undefined && (!Number.isSafeInteger(start) || start < 0)) {
-    throw new RangeError(`start must be a non-negative integer, not ${start}`);
-  }
+export async function getObjectStream(key: string): Promise<Readable> {
   const Bucket = bucket();
   const { sdk, client } = await loadS3();
   try {
     const object = await traced('S3', () =>
-      client.send(
-        new sdk.GetObjectCommand({
-          Bucket,
-          Key: key,
-          ...(start ? { Range: `bytes=${start}-` } : {}),
-        }),
-      ),
+      client.send(new sdk.GetObjectCommand({ Bucket, Key: key })),
     );
     // In Node the SDK's body is the response's IncomingMessage (a Readable) with helpers mixed in.
     return object.Body as Readable;
   } catch (error) {
     if (isNamed(error, 'NoSuchKey', 'NotFound') || statusOf(error) === 404) {
       throw new ObjectNotFound(key);
-    }
-    if (start !== undefined && (isNamed(error, 'InvalidRange') || statusOf(error) === 416)) {
-      throw new RangeNotSatisfiable(key, start);
     }
     throw error;
   }

@@ -316,15 +316,10 @@ describe('presigned GET', () => {
 });
 
 describe('objects through the SDK', () => {
-  it('getObjectStream reads the whole object, or its tail from a byte offset', async () => {
+  it('getObjectStream reads the whole object', async () => {
     const key = freshKey('uploads/', 'digits.txt');
     await s3.putObject(key, '0123456789', 'text/plain');
     expect(await text(await s3.getObjectStream(key))).toBe('0123456789');
-    expect(await text(await s3.getObjectStream(key, { start: 4 }))).toBe('456789');
-    expect(await text(await s3.getObjectStream(key, { start: 9 }))).toBe('9');
-    await expect(s3.getObjectStream(key, { start: 10 })).rejects.toBeInstanceOf(
-      s3.RangeNotSatisfiable,
-    );
   });
 
   it('a multipart upload of two parts round trips', async () => {
@@ -345,8 +340,8 @@ describe('objects through the SDK', () => {
       size: first.length + second.length,
       contentType: 'text/csv',
     });
-    const tail = await text(await s3.getObjectStream(key, { start: first.length - 3 }));
-    expect(tail).toBe(`aaa${second.toString()}`);
+    const whole = await text(await s3.getObjectStream(key));
+    expect(whole).toBe(first.toString() + second.toString());
     // Cleanup after completion is harmless: the upload is gone, NoSuchUpload is ignored.
     await expect(s3.abortMultipartUpload(key, uploadId)).resolves.toBeUndefined();
   });
