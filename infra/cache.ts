@@ -24,7 +24,7 @@ export const BRIDGE_IMAGE =
   'hiett/serverless-redis-http:0.0.10@sha256:65128347949bca511e448fd7238780d624573d74c22b79155a7563db19e9b678';
 
 /**
- * The Redis cache of one stage, reachable by `@upstash/redis` (DESIGN.md § Redis). Either
+ * The Redis cache of one stage, reachable over the Upstash REST protocol (`shared/cache/redis-client.ts`). Either
  * way the functions get one secret, `{"url": …, "token": …}`, named by
  * `REDIS_REST_SECRET_ARN`:
  * - `upstash`: the stack creates the secret with empty values; the operator creates an

@@ -67,7 +67,7 @@ export async function cacheAside<T>(
   // value loaded before that write is stored under a version no later read asks for.
   const key = entryKey(options.scope, await options.version(), options.variant);
   try {
-    const cached = await withRedis((redis) => traced('Redis', () => redis.get<string>(key)));
+    const cached = await withRedis((redis) => traced('Redis', () => redis.get(key)));
     if (cached !== null && cached !== undefined) {
       countMetric(MetricName.cacheHits);
       return { value: JSON.parse(cached) as T, cache: 'hit' };

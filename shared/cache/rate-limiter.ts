@@ -1,8 +1,8 @@
-import type { Redis } from '@upstash/redis';
 import { getConfig } from '../config.js';
 import type { RateLimitPolicy } from '../rate-limits.js';
 import { RedisUnavailable, withRedis } from './redis.js';
 import { type RedisBatch, scriptSha } from './redis-batch.js';
+import type { RedisClient, RedisReply } from './redis-client.js';
 
 /** The outcome of one rate-limit check. */
 export interface RateLimitDecision {
@@ -134,17 +134,17 @@ return #KEYS
 `;
 
 /** Runs a Lua script by its SHA-1 (`EVALSHA`), loading it with `EVAL` on `NOSCRIPT`. */
-async function runScript<T>(
-  redis: Redis,
+async function runScript<T extends RedisReply>(
+  redis: RedisClient,
   script: string,
   keys: string[],
   args: string[],
 ): Promise<T> {
   try {
-    return await redis.evalsha<string[], T>(scriptSha(script), keys, args);
+    return await redis.evalsha<T>(scriptSha(script), keys, args);
   } catch (error) {
     if (!String(error).includes('NOSCRIPT')) throw error;
-    return redis.eval<string[], T>(script, keys, args);
+    return redis.eval<T>(script, keys, args);
   }
 }
 

@@ -1,15 +1,13 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from '@upstash/redis';
 import { traced } from '../observability.js';
 import { RedisUnavailable, withRedis } from './redis.js';
+import { evalCommand, type RedisClient, type RedisCommand } from './redis-client.js';
 
-type Pipeline = ReturnType<Redis['pipeline']>;
-
-/** One queued command: how to add it to a pipeline, and how it is run alone after NOSCRIPT. */
+/** One queued command, and for scripts the same one with `EVAL` to send after NOSCRIPT. */
 interface Entry {
-  add(pipeline: Pipeline): void;
+  command: RedisCommand;
   /** For scripts: the same command with `EVAL` (script text) instead of `EVALSHA`. */
-  fallback?: (pipeline: Pipeline) => void;
+  fallback?: RedisCommand;
   resolve(value: unknown): void;
   reject(error: unknown): void;
 }
@@ -45,14 +43,14 @@ export class RedisBatch {
 
   /** `EXISTS key`: 1 when the key exists, else 0. */
   exists(key: string): Promise<number> {
-    return this.queue((pipeline) => pipeline.exists(key));
+    return this.queue(['EXISTS', key]);
   }
 
   /** Runs `script` (Lua) with `keys` and `args` by `EVALSHA`, with `EVAL` on `NOSCRIPT`. */
   script<T>(script: string, keys: string[], args: string[]): Promise<T> {
     return this.queue(
-      (pipeline) => pipeline.evalsha(scriptSha(script), keys, args),
-      (pipeline) => pipeline.eval(script, keys, args),
+      evalCommand('EVALSHA', scriptSha(script), keys, args),
+      evalCommand('EVAL', script, keys, args),
     );
   }
 
@@ -71,10 +69,15 @@ export class RedisBatch {
     return this.sending;
   }
 
-  private queue<T>(add: Entry['add'], fallback?: Entry['fallback']): Promise<T> {
+  private queue<T>(command: RedisCommand, fallback?: RedisCommand): Promise<T> {
     if (this.sending) throw new Error('RedisBatch: a command was queued after send().');
     return new Promise<T>((resolve, reject) => {
-      this.entries.push({ add, fallback, resolve: resolve as (value: unknown) => void, reject });
+      this.entries.push({
+        command,
+        fallback,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+      });
     });
   }
 
@@ -95,11 +98,11 @@ export class RedisBatch {
    * One pipeline of `entries` (a `Redis` subsegment when traced); returns the scripts
    * answered `NOSCRIPT` (when not `fallback`).
    */
-  private async exec(redis: Redis, entries: Entry[], fallback: boolean): Promise<Entry[]> {
-    const pipeline = redis.pipeline();
-    for (const entry of entries)
-      (fallback && entry.fallback ? entry.fallback : entry.add)(pipeline);
-    const replies = await traced('Redis', () => pipeline.exec({ keepErrors: true }));
+  private async exec(redis: RedisClient, entries: Entry[], fallback: boolean): Promise<Entry[]> {
+    const commands = entries.map((entry) =>
+      fallback && entry.fallback ? entry.fallback : entry.command,
+    );
+    const replies = await traced('Redis', () => redis.pipeline(commands));
     const retry: Entry[] = [];
     let failure: string | undefined;
     replies.forEach((reply, i) => {

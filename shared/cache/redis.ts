@@ -1,10 +1,9 @@
-import { Redis, type Requester } from '@upstash/redis';
 import { getConfig } from '../config.js';
 import { logger } from '../logger.js';
 import { readSecretString } from '../secrets.js';
-import { restRequester } from './rest-requester.js';
+import { RedisClient } from './redis-client.js';
 
-let client: Promise<Redis | null> | undefined;
+let client: Promise<RedisClient | null> | undefined;
 /** How long a Redis secret read is reused, in ms: a rotated bridge token is picked up within this. */
 const SECRET_MAX_AGE_MS = 300_000;
 
@@ -45,29 +44,15 @@ async function endpoint(): Promise<Endpoint | null> {
 }
 
 /**
- * `@upstash/redis` over our keep-alive transport (`restRequester`). Built from a requester,
- * the package's client takes no options, so they are set here: values stored and read as
- * plain strings (no automatic JSON), no telemetry headers, and no auto-pipelining (its proxy
- * costs CPU on every call; the stack batches its own commands, `RedisBatch`).
- */
-class RestRedis extends Redis {
-  constructor(requester: Requester) {
-    super(requester);
-    this.opts = { automaticDeserialization: false };
-    this.enableTelemetry = false;
-    this.enableAutoPipelining = false;
-  }
-}
-
-/**
- * The instance's `@upstash/redis` client, or null when no endpoint is configured (the
- * degraded mode). Settings for Lambda: each call aborts after `REDIS_TIMEOUT_MS`, no retries
- * (a retry would only add latency to a request that can do without Redis), no telemetry,
- * values stored and read as plain strings. Resolved once per instance and again after a
- * failure or while the secret is empty (its reads are cached for 5 minutes).
+ * The instance's Redis client (`RedisClient`, the Upstash REST protocol over a keep-alive
+ * agent), or null when no endpoint is configured (the degraded mode). Settings for Lambda:
+ * each call aborts after `REDIS_TIMEOUT_MS`, no retries (a retry would only add latency to a
+ * request that can do without Redis), values stored and read as plain strings. Resolved once
+ * per instance and again after a failure or while the secret is empty (its reads are cached
+ * for 5 minutes).
  * Errors: Secrets Manager errors.
  */
-export function getRedis(): Promise<Redis | null> {
+export function getRedis(): Promise<RedisClient | null> {
   client ??= endpoint()
     .then((found) => {
       if (!found) {
@@ -76,7 +61,7 @@ export function getRedis(): Promise<Redis | null> {
         return null;
       }
       const { REDIS_TIMEOUT_MS } = getConfig();
-      return new RestRedis(restRequester({ ...found, timeoutMs: REDIS_TIMEOUT_MS }));
+      return new RedisClient({ ...found, timeoutMs: REDIS_TIMEOUT_MS });
     })
     .catch((error: unknown) => {
       client = undefined;
@@ -105,7 +90,7 @@ let consecutiveFailures = 0;
  * opens it again at once.
  * Errors: `RedisUnavailable` — callers fall back (bypass the cache, apply the fail mode).
  */
-export async function withRedis<T>(operation: (redis: Redis) => Promise<T>): Promise<T> {
+export async function withRedis<T>(operation: (redis: RedisClient) => Promise<T>): Promise<T> {
   if (Date.now() < openUntil) throw new RedisUnavailable('Redis failed recently; skipping it.');
   let result: T;
   try {

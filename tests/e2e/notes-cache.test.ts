@@ -33,12 +33,16 @@ describe('notes list cache (cache-aside in Redis)', () => {
       SELECT version FROM cache_versions WHERE scope = ${`notes:${user.id}`}`;
     expect(Number(row?.version)).toBeGreaterThanOrEqual(1);
     // The entry's key is `{notes:<owner>}:v<version>:<hash>`; find it through the page's own key space.
-    const [, keys] = await redis.scan(0, {
-      match: `{notes:${user.id}}:v${row?.version}:*`,
-      count: 1000,
-    });
+    const [, keys] = await redis.command<[string, string[]]>([
+      'SCAN',
+      0,
+      'MATCH',
+      `{notes:${user.id}}:v${row?.version}:*`,
+      'COUNT',
+      1000,
+    ]);
     expect(keys).toHaveLength(1);
-    const ttl = await redis.ttl(keys[0] as string);
+    const ttl = await redis.command<number>(['TTL', keys[0] as string]);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(60);
   });

@@ -28,7 +28,7 @@ describe('RedisBatch', () => {
     const present = `present-${randomUUID()}`;
     await withRedis((redis) => redis.set(present, '1'));
     const script = freshScript();
-    await withRedis((redis) => redis.scriptLoad(script));
+    await withRedis((redis) => redis.command(['SCRIPT', 'LOAD', script]));
     /** `EXISTS` of a key that is there or not, or the script, which echoes its key and argument. */
     type Command =
       | { kind: 'exists'; key: string; found: number }
@@ -84,11 +84,13 @@ describe('RedisBatch', () => {
 
   it('names scripts by their SHA-1, as EVALSHA does', async () => {
     const script = freshScript();
-    expect(scriptSha(script)).toBe(await withRedis((redis) => redis.scriptLoad(script)));
+    expect(scriptSha(script)).toBe(
+      await withRedis((redis) => redis.command(['SCRIPT', 'LOAD', script])),
+    );
   });
 
   it('sends a script Redis does not know (NOSCRIPT) again with its text, once, in a second pipeline', async () => {
-    await withRedis((redis) => redis.scriptFlush());
+    await withRedis((redis) => redis.command(['SCRIPT', 'FLUSH']));
     const script = freshScript();
     const { requests } = watchBridge();
     const batch = new RedisBatch();
@@ -106,7 +108,7 @@ describe('RedisBatch', () => {
       'exists',
     ]);
     // Only the script goes again, by its text; the others were answered the first time.
-    expect(sent[1]?.commands).toEqual([['eval', script, 1, '{t}:a', 'x']]);
+    expect(sent[1]?.commands).toEqual([['EVAL', script, 1, '{t}:a', 'x']]);
     // EVAL loaded it: the next batch needs one request again.
     const again = new RedisBatch();
     const second = again.script<string[]>(script, ['{t}:b'], ['y']);
@@ -173,7 +175,7 @@ describe('RedisBatch', () => {
     const text = `text-${randomUUID()}`;
     await withRedis((redis) => redis.set(text, 'not a number'));
     const incr = `return redis.call('INCR', KEYS[1])`;
-    await withRedis((redis) => redis.scriptLoad(incr));
+    await withRedis((redis) => redis.command(['SCRIPT', 'LOAD', incr]));
     const { requests } = watchBridge();
     for (let round = 0; round < 3; round++) {
       for (let failure = 1; failure < failuresToOpen; failure++) {

@@ -1,9 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { errors } from '@upstash/redis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { restRequester } from '../../shared/cache/rest-requester.js';
+import {
+  RestError,
+  RestJsonError,
+  RestTimeout,
+  restRequester,
+} from '../../shared/cache/rest-requester.js';
 
 const bridge = {
   url: process.env.REDIS_REST_URL as string,
@@ -37,45 +41,56 @@ const json = (response: ServerResponse, status: number, body: unknown) => {
   response.end(JSON.stringify(body));
 };
 
-describe('restRequester (Upstash REST over node:http with keep-alive)', () => {
+describe('restRequester (the Upstash REST transport over node:http with keep-alive)', () => {
   it('runs single commands and pipelines against the REST bridge, strings as UTF-8', async () => {
-    const requester = restRequester({ ...bridge, timeoutMs: 2000 });
+    const post = restRequester({ ...bridge, timeoutMs: 2000 });
     const key = `rest-${randomUUID()}`;
     const value = 'é ✓ {"json": true}';
-    await expect(requester.request({ body: ['SET', key, value] })).resolves.toEqual({
-      result: 'OK',
-    });
-    await expect(requester.request({ body: ['GET', key] })).resolves.toEqual({ result: value });
+    await expect(post('/', ['SET', key, value])).resolves.toEqual({ result: 'OK' });
+    await expect(post('/', ['GET', key])).resolves.toEqual({ result: value });
     await expect(
-      requester.request({
-        path: ['pipeline'],
-        body: [
-          ['EXISTS', key],
-          ['INCR', key],
-        ],
-      }),
+      post('/pipeline', [
+        ['EXISTS', key],
+        ['INCR', key],
+      ]),
     ).resolves.toEqual([{ result: 1 }, { error: expect.stringContaining('not an integer') }]);
   });
 
-  it('throws UpstashError with the server’s message for an error status (a wrong token)', async () => {
-    const requester = restRequester({ url: bridge.url, token: 'wrong', timeoutMs: 2000 });
-    const answer = requester.request({ body: ['PING'] });
-    await expect(answer).rejects.toBeInstanceOf(errors.UpstashError);
-    await expect(answer).rejects.toThrow('Unauthorized');
+  it('throws RestError with the server’s message and status for an error status (a wrong token)', async () => {
+    const post = restRequester({ url: bridge.url, token: 'wrong', timeoutMs: 2000 });
+    const answer = post('/', ['PING']);
+    await expect(answer).rejects.toBeInstanceOf(RestError);
+    await expect(answer).rejects.toMatchObject({ status: 401, message: 'Unauthorized' });
   });
 
-  it('throws UpstashJSONParseError for a body that is not JSON', async () => {
+  it('throws RestJsonError for a body that is not JSON', async () => {
     const url = await serve((_, response) => response.end('<html>'));
-    const requester = restRequester({ url, token: 't', timeoutMs: 2000 });
-    await expect(requester.request({ body: ['PING'] })).rejects.toBeInstanceOf(
-      errors.UpstashJSONParseError,
-    );
+    const post = restRequester({ url, token: 't', timeoutMs: 2000 });
+    await expect(post('/', ['PING'])).rejects.toBeInstanceOf(RestJsonError);
   });
 
-  it('gives up after timeoutMs when the server does not answer', async () => {
+  it('gives up with RestTimeout after timeoutMs when the server does not answer, and again on the next call', async () => {
     const url = await serve(() => {}); // never answers
-    const requester = restRequester({ url, token: 't', timeoutMs: 100 });
-    await expect(requester.request({ body: ['PING'] })).rejects.toThrow(/abort|timeout/i);
+    const post = restRequester({ url, token: 't', timeoutMs: 100 });
+    const started = Date.now();
+    await expect(post('/', ['PING'])).rejects.toBeInstanceOf(RestTimeout);
+    await expect(post('/', ['PING'])).rejects.toBeInstanceOf(RestTimeout);
+    // Two deadlines of 100 ms, not a hang (generous bound: a loaded CI machine).
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('keeps the first deadline when it sends a request again on a new socket', async () => {
+    let n = 0;
+    const url = await serve((request, response) => {
+      n += 1;
+      // 1: answered (the socket stays open); 2: its reused socket is cut; 3: the resend hangs.
+      if (n === 1) json(response, 200, { result: 'PONG' });
+      else if (n === 2) request.socket.destroy();
+    });
+    const post = restRequester({ url, token: 't', timeoutMs: 300 });
+    await expect(post('/', ['PING'])).resolves.toEqual({ result: 'PONG' });
+    await expect(post('/', ['PING'])).rejects.toBeInstanceOf(RestTimeout);
+    expect(n).toBe(3);
   });
 
   it('sends the request again on a new socket when a reused keep-alive socket was closed', async () => {
@@ -89,9 +104,9 @@ describe('restRequester (Upstash REST over node:http with keep-alive)', () => {
       if (n === 2) request.socket.destroy();
       else json(response, 200, { result: 'PONG' });
     });
-    const requester = restRequester({ url, token: 't', timeoutMs: 2000 });
-    await expect(requester.request({ body: ['PING'] })).resolves.toEqual({ result: 'PONG' });
-    await expect(requester.request({ body: ['PING'] })).resolves.toEqual({ result: 'PONG' });
+    const post = restRequester({ url, token: 't', timeoutMs: 2000 });
+    await expect(post('/', ['PING'])).resolves.toEqual({ result: 'PONG' });
+    await expect(post('/', ['PING'])).resolves.toEqual({ result: 'PONG' });
     expect(seen.map((s) => s.socketRequests)).toEqual([1, 2, 1]);
   });
 
@@ -105,8 +120,8 @@ describe('restRequester (Upstash REST over node:http with keep-alive)', () => {
       });
       json(response, 200, [{ result: 1 }]);
     });
-    const requester = restRequester({ url: `${url}/prefix/`, token: 'tok', timeoutMs: 2000 });
-    await requester.request({ path: ['pipeline'], body: [['PING']] });
+    const post = restRequester({ url: `${url}/prefix/`, token: 'tok', timeoutMs: 2000 });
+    await post('/pipeline', [['PING']]);
     expect(got).toEqual([
       { url: '/prefix/pipeline', authorization: 'Bearer tok', type: 'application/json' },
     ]);
