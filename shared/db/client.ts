@@ -28,8 +28,24 @@ interface DatabaseDeadline {
   timer: NodeJS.Timeout | undefined;
 }
 
-/** The deadline of the request whose async context is running (one per concurrent request). */
-const deadlines = new AsyncLocalStorage<DatabaseDeadline>();
+/**
+ * Where the current request's deadline is kept. Lambda on demand gives an instance one
+ * invocation at a time, so one variable is enough (`soleDeadline`). With concurrent
+ * invocations in one process (`AWS_LAMBDA_MAX_CONCURRENCY`: Lambda Managed Instances, and the
+ * local gateway, SQS poller and tests, which set it) each request's async context carries
+ * its own (`concurrentDeadlines`, created then). The same rule as the Lambda runtime's
+ * invoke store (`@aws/lambda-invoke-store`: single or multi by that variable). Node 22's
+ * `AsyncLocalStorage` runs async hooks on every promise and timer of the process once used,
+ * which cost GET /api/v1/notes/{id} ~20–30 µs of CPU per request here (CPU profiles of the
+ * bench's handler loop), for nothing when invocations never overlap.
+ */
+let concurrentDeadlines: AsyncLocalStorage<DatabaseDeadline> | undefined;
+let soleDeadline: DatabaseDeadline | undefined;
+
+/** The running request's deadline, if any (finished ones included). */
+function currentDeadline(): DatabaseDeadline | undefined {
+  return concurrentDeadlines?.getStore() ?? soleDeadline;
+}
 
 /**
  * Raised by `getSql()` when the current request's database budget has already passed: the
@@ -128,7 +144,7 @@ function createClient(): Sql {
  * passed; `ConfigError` when `DATABASE_URL` is unset.
  */
 export function getSql(): Sql {
-  const deadline = deadlines.getStore();
+  const deadline = currentDeadline();
   if (deadline?.state === 'expired') throw new DatabaseDeadlineExceeded(deadline.budgetMs);
   client ??= createClient();
   noteArrayTypes(client);
@@ -246,7 +262,8 @@ function retireClient(old: Sql): void {
 }
 
 /**
- * Bounds the database work of the rest of the current request (its async context) to
+ * Bounds the database work of the rest of the current request (its async context when
+ * invocations run concurrently, else the instance's one invocation: see `soleDeadline`) to
  * `budgetMs` ms from now, and returns the function that ends the bound; call it when the
  * request ends. When the budget passes first, the clients the request used are retired
  * (see `retireClient`): its pending queries, and those of any request sharing such a
@@ -274,7 +291,12 @@ export function startDatabaseDeadline(budgetMs: number): () => void {
     deadline.clients.clear();
   }, budgetMs);
   deadline.timer.unref();
-  deadlines.enterWith(deadline);
+  if (process.env.AWS_LAMBDA_MAX_CONCURRENCY !== undefined) {
+    concurrentDeadlines ??= new AsyncLocalStorage();
+    concurrentDeadlines.enterWith(deadline);
+  } else {
+    soleDeadline = deadline;
+  }
   return () => {
     clearTimeout(deadline.timer);
     // Also after expiry: code that runs on in the caller's context (the gateway, a test) is
@@ -286,7 +308,7 @@ export function startDatabaseDeadline(budgetMs: number): () => void {
 
 /** The current request's database budget (ms) and whether it has passed; undefined outside one. */
 export function currentDatabaseDeadline(): { budgetMs: number; expired: boolean } | undefined {
-  const deadline = deadlines.getStore();
+  const deadline = currentDeadline();
   if (!deadline || deadline.state === 'finished') return undefined;
   return { budgetMs: deadline.budgetMs, expired: deadline.state === 'expired' };
 }

@@ -135,6 +135,9 @@ describe('requestDeadline middleware', () => {
   });
 
   it('keeps concurrent requests apart: one request passing its deadline does not limit another', async () => {
+    // Concurrent invocations in one process, as Lambda Managed Instances and the local
+    // gateway run them (one at a time, as on demand, needs no async context).
+    vi.stubEnv('AWS_LAMBDA_MAX_CONCURRENCY', '64');
     let expiredOne: Promise<unknown> | undefined;
     const late = withDeadline(async () => {
       await untilExpired();
@@ -153,6 +156,7 @@ describe('requestDeadline middleware', () => {
       expiredOne,
       onTime({}, contextWithRemaining(29_000)),
     ]);
+    vi.unstubAllEnvs();
     expect(lateResult.status).toBe('rejected');
     expect(onTimeResult).toEqual({
       status: 'fulfilled',
