@@ -5,14 +5,25 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { seedInventory } from '../infra/local/seed.js';
 import { getSql } from '../shared/db/client.js';
 import { createCallers } from './callers.js';
+import { measureInInstance } from './instance.js';
 import { makeInvoker, roundRobin } from './invoke.js';
-import { ms, summarize, time, timePair, type Verdict } from './stats.js';
+import { ms, summarize, time, type Verdict } from './stats.js';
 
 /**
  * Admins the inventory requests take turns with (each with its own source IP): about 17
- * queries each in the whole bench, below the 30/min per user of `inventoryQuery`.
+ * queries each in the whole bench (warm-up, timed and floor), below the 30/min per user of
+ * `inventoryQuery`.
  */
-const ADMINS = 64;
+const ADMINS = 128;
+
+/** The handler's query for the same page, as bare SQL (`$1` product, `$2`/`$3` the bounds). */
+const BARE_QUERY = `
+  SELECT id, productid, quantity,
+         to_char("timestamp" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "timestamp"
+  FROM inventory_records
+  WHERE productid = $1
+    AND "timestamp" >= $2::text::timestamptz AND "timestamp" <= $3::text::timestamptz
+  ORDER BY "timestamp", id LIMIT 50 OFFSET 0`;
 
 /**
  * Inventory budgets (API.md): the time-range query on 1,000,000 rows through the handler vs
@@ -35,26 +46,9 @@ export async function benchInventory(iterations: number): Promise<Verdict[]> {
   await sql`VACUUM ANALYZE inventory_records`;
   console.log(`  seeded and vacuumed in ${((Date.now() - seedStart) / 1000).toFixed(1)} s`);
 
-  const admins = (await createCallers(sql, ADMINS, 'admin')).map(makeInvoker);
+  const adminCallers = await createCallers(sql, ADMINS, 'admin');
+  const admins = adminCallers.map(makeInvoker);
   const params = { productid: 'P0500', start: '2024-01-01T05:00:00Z', end: '2024-01-01T15:00:00Z' };
-  const query = roundRobin(
-    await Promise.all(
-      admins.map((invoker) =>
-        invoker(
-          'inventoryQuery',
-          '/api/v1/inventory/query',
-          `productid=${params.productid}&starttimestamp=${params.start}&endtimestamp=${params.end}&limit=50`,
-        ),
-      ),
-    ),
-  );
-  const bare = () => sql`
-    SELECT id, productid, quantity,
-           to_char("timestamp" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "timestamp"
-    FROM inventory_records
-    WHERE productid = ${params.productid}
-      AND "timestamp" >= ${params.start}::text::timestamptz AND "timestamp" <= ${params.end}::text::timestamptz
-    ORDER BY "timestamp", id LIMIT 50 OFFSET 0`;
 
   console.log('\n  EXPLAIN (ANALYZE, BUFFERS) of the query:');
   const plan = await sql.unsafe(
@@ -65,11 +59,30 @@ export async function benchInventory(iterations: number): Promise<Verdict[]> {
   for (const row of plan) console.log(`    ${row['QUERY PLAN']}`);
 
   console.log(
-    `\n## Inventory query on 1,000,000 rows: handler vs bare SQL (${iterations} each, alternating; ${ADMINS} admins in turn)\n`,
+    `\n## Inventory query on 1,000,000 rows: handler vs bare SQL (${iterations} each, alternating, after ${iterations / 2} untimed, in a process playing one Lambda instance; ${ADMINS} admins in turn)\n`,
   );
-  const [handlerSamples, bareSamples] = await timePair(query, bare, iterations);
-  const h = line('handler (JWT, limits, deny list, validation)', handlerSamples);
-  const b = line('bare SQL', bareSamples);
+  const instance = await measureInInstance({
+    route: 'inventoryQuery',
+    calls: adminCallers.map((admin) => ({
+      path: '/api/v1/inventory/query',
+      query: `productid=${params.productid}&starttimestamp=${params.start}&endtimestamp=${params.end}&limit=50`,
+      token: admin.token,
+      userId: admin.id,
+      sourceIp: admin.sourceIp,
+      bareParams: [params.productid, params.start, params.end],
+    })),
+    bare: BARE_QUERY,
+    iterations,
+    warmup: iterations / 2,
+    floorIterations: Math.ceil(iterations / 2),
+  });
+  const h = line('handler (JWT, limits, deny list, validation)', instance.handler);
+  const b = line('bare SQL', instance.bare);
+  const floor = line('  bare SQL + the Redis pipeline, concurrently', instance.floor);
+  const floorBare = line('  bare SQL (alternating with the line above)', instance.floorBare);
+  console.log(
+    `    floor of the design (no middleware, handler or validation): ${(floor.median / floorBare.median).toFixed(2)}× the bare SQL`,
+  );
   const ratio = h.median / b.median;
   console.log(
     `→ inventory query handler ÷ bare: ${ratio.toFixed(2)}× (budget ≤ 1.5×) ${ratio <= 1.5 ? 'PASS' : 'FAIL'}`,

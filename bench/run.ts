@@ -88,6 +88,7 @@ const notesRepository = await import('../shared/notes/repository.js');
 const { ListNotesQuery } = await import('../shared/notes/schemas.js');
 const { bumpCacheVersion, readCacheVersion } = await import('../shared/cache/cache-aside.js');
 const { makeInvoker, roundRobin } = await import('./invoke.js');
+const { measureInInstance } = await import('./instance.js');
 const { createCallers } = await import('./callers.js');
 const sql = getSql();
 
@@ -113,28 +114,35 @@ const firstNotes = await sql<{ owner_id: string; id: string }[]>`
 const noteOf = new Map(firstNotes.map((n) => [n.owner_id, n.id]));
 
 console.log(
-  `\n## Handler overhead: GET /api/v1/notes/{id} vs the bare query (${ITERATIONS} each, alternating; ${CALLERS} callers in turn, rate limits on)\n`,
+  `\n## Handler overhead: GET /api/v1/notes/{id} vs the bare query (${ITERATIONS} each, alternating, after ${ITERATIONS / 2} untimed, in a process playing one Lambda instance; ${CALLERS} callers in turn, rate limits on)\n`,
 );
-const getNote = roundRobin(
-  await byEveryCaller((c) => invokerOf(c.id)('getNote', `/api/v1/notes/${noteOf.get(c.id)}`)),
-);
-const bare = roundRobin(
-  callers.map((c) => {
+const instance = await measureInInstance({
+  route: 'getNote',
+  calls: callers.map((c) => {
     const id = noteOf.get(c.id) as string;
-    return () => sql`
-      SELECT id, owner_id, title, content, version, created_at, updated_at, archived_at
-      FROM notes WHERE id = ${id} AND owner_id = ${c.id}`;
+    return {
+      path: `/api/v1/notes/${id}`,
+      pathParameters: { id },
+      token: c.token,
+      userId: c.id,
+      sourceIp: c.sourceIp,
+      bareParams: [id, c.id],
+    };
   }),
-);
-// The limits run in every timed request: a response carries the route budget's headers.
-const probe = (await getNote()) as { headers?: Record<string, string> };
-if (!Object.keys(probe.headers ?? {}).some((name) => name.toLowerCase() === 'ratelimit-limit')) {
-  throw new Error('GET note has no RateLimit-Limit header: the rate limits did not run');
-}
-const [handlerSamples, bareSamples] = await timePair(getNote, bare, ITERATIONS);
-const handlerStats = line('handler (JWT, limits, deny list, validation)', handlerSamples);
-const bareStats = line('bare postgres.js query', bareSamples);
+  bare: `SELECT id, owner_id, title, content, version, created_at, updated_at, archived_at
+         FROM notes WHERE id = $1 AND owner_id = $2`,
+  iterations: ITERATIONS,
+  warmup: ITERATIONS / 2,
+  floorIterations: Math.ceil(ITERATIONS / 2),
+});
+const handlerStats = line('handler (JWT, limits, deny list, validation)', instance.handler);
+const bareStats = line('bare postgres.js query', instance.bare);
 console.log('  where the handler time goes (medians, same run):');
+const floorStats = line('  bare query + the Redis pipeline, concurrently', instance.floor);
+const floorBare = line('  bare query (alternating with the line above)', instance.floorBare);
+console.log(
+  `    floor of the design (no middleware, handler or validation): ${(floorStats.median / floorBare.median).toFixed(2)}× the bare query`,
+);
 line('  ES256 verification (jose)', await time(() => verifyAccessToken(user.token), ITERATIONS));
 line(
   '  deny-list lookup (Redis over the REST bridge)',

@@ -1,0 +1,114 @@
+/**
+ * One Lambda instance for the handler-overhead budgets, in a process of its own. Lambda on
+ * demand gives an instance one invocation at a time and no per-invocation store (the Node.js
+ * runtime keeps one only with `AWS_LAMBDA_MAX_CONCURRENCY`, on Managed Instances), and the
+ * instance shares its CPU with nothing else of ours: here the function's handler is imported
+ * and called directly with an API Gateway v2 event and a Lambda context, alternating with the
+ * bare query on the same postgres.js pool, and neither shares the event loop with the bench's
+ * local SQS, S3 and pollers. Started by `measureInInstance` (`instance.ts`), which passes the
+ * functions' environment and `BENCH_INSTANCE` (an `InstanceSpec` as JSON); the ready value
+ * is the samples (`InstanceSamples`).
+ */
+import type { Context } from 'aws-lambda';
+import { toApiGatewayEvent } from '../infra/local/gateway.js';
+import { lambdaContext } from '../infra/local/lambda.js';
+import { isAccessTokenRevoked } from '../shared/auth/revocation.js';
+import { consumeRateLimit, takeBudgets } from '../shared/cache/rate-limiter.js';
+import { RedisBatch } from '../shared/cache/redis-batch.js';
+import { closeSql, getSql } from '../shared/db/client.js';
+import type { HttpEvent, HttpResult } from '../shared/http/handler.js';
+import { rateLimitPolicies } from '../shared/rate-limits.js';
+import { routes } from '../shared/routes/index.js';
+import { serveParent } from './children.js';
+import type { InstanceSamples, InstanceSpec } from './instance.js';
+import { roundRobin } from './invoke.js';
+import { timePair } from './stats.js';
+
+await serveParent<InstanceSamples>(async () => {
+  const spec = JSON.parse(process.env.BENCH_INSTANCE ?? 'null') as InstanceSpec | null;
+  if (!spec) throw new Error('BENCH_INSTANCE is not set');
+  const route = routes[spec.route];
+  const { handler } = (await import(`../functions/${route.function}.ts`)) as {
+    handler: (event: HttpEvent, context: Context) => Promise<HttpResult>;
+  };
+  const sql = getSql();
+  const routeKey = `${route.method} ${route.path}`;
+
+  // Each caller's event is built once, as the Lambda service builds it outside the function;
+  // each call gets its own copy (the header normaliser replaces `headers`).
+  const calls = spec.calls.map((call) => {
+    const event = toApiGatewayEvent(
+      {
+        method: route.method,
+        url: `${call.path}${call.query ? `?${call.query}` : ''}`,
+        headers: { authorization: `Bearer ${call.token}`, host: 'bench.local' },
+        sourceIp: call.sourceIp,
+      },
+      Buffer.alloc(0),
+      routeKey,
+      call.pathParameters,
+    );
+    return async () => {
+      const result = await handler(
+        { ...event, headers: { ...event.headers } },
+        lambdaContext(route.function),
+      );
+      if (result.statusCode !== 200) {
+        throw new Error(`${call.path} → ${result.statusCode} ${result.body}`);
+      }
+      return result;
+    };
+  });
+  const bares = spec.calls.map((call) => () => sql.unsafe(spec.bare, call.bareParams));
+  const handlerCall = roundRobin(calls);
+  const bareCall = roundRobin(bares);
+  // The limits run in every timed request: a response carries the route budget's headers.
+  const probe = await handlerCall();
+  if (!Object.keys(probe.headers ?? {}).some((name) => name.toLowerCase() === 'ratelimit-limit')) {
+    throw new Error(`${routeKey} has no RateLimit-Limit header: the rate limits did not run`);
+  }
+  // Steady state, as a warm instance serves it: V8 optimises the handler's path over the first
+  // few hundred calls (the first 1,000 timed calls ran ~40% slower than later ones here).
+  for (let i = 0; i < spec.warmup; i++) {
+    await handlerCall();
+    await bareCall();
+  }
+  const [handlerSamples, bareSamples] = await timePair(handlerCall, bareCall, spec.iterations);
+
+  // The design's floor: the bare query with the stack's one Redis pipeline (per-IP budgets,
+  // deny list, route budget) sent concurrently, and nothing else of the stack.
+  const policy = route.rateLimit;
+  const floors = spec.calls.map((call, i) => async () => {
+    const batch = new RedisBatch();
+    const checks = [
+      takeBudgets(
+        `ip:${call.sourceIp}`,
+        [
+          { policy: rateLimitPolicies.ipRequests, cost: 1 },
+          { policy: rateLimitPolicies.ipRefusedCredentials, cost: 0 },
+        ],
+        Date.now(),
+        batch,
+      ),
+      isAccessTokenRevoked(`bench-${i}`, batch),
+      policy ? consumeRateLimit(policy, `user:${call.userId}`, batch) : undefined,
+    ];
+    void batch.send();
+    await (bares[i] as () => Promise<unknown>)();
+    await Promise.all(checks);
+  });
+  const [floorSamples, floorBareSamples] = await timePair(
+    roundRobin(floors),
+    bareCall,
+    spec.floorIterations,
+  );
+  return {
+    ready: {
+      handler: handlerSamples,
+      bare: bareSamples,
+      floor: floorSamples,
+      floorBare: floorBareSamples,
+    },
+    stop: () => closeSql(),
+  };
+});

@@ -1,0 +1,60 @@
+import type { RouteName } from '../shared/routes/index.js';
+import { startChild } from './children.js';
+
+/** One caller's request to the timed route, and the bare query's parameters for the same row(s). */
+export interface InstanceCall {
+  /** The request path, e.g. `/api/v1/notes/<id>`. */
+  path: string;
+  /** The raw query string, without `?`. */
+  query?: string;
+  /** API Gateway's path parameters for the route, e.g. `{ id }`. */
+  pathParameters?: Record<string, string>;
+  token: string;
+  /** The caller's user id (its route budget's identity). */
+  userId: string;
+  sourceIp: string;
+  /** `$1, $2, …` of `InstanceSpec.bare` for this caller. */
+  bareParams: (string | number)[];
+}
+
+/** What `measureInInstance` times: a route's handler against the bare SQL it stands for. */
+export interface InstanceSpec {
+  route: RouteName;
+  /** The callers take turns (their budgets each see a share of the calls). */
+  calls: InstanceCall[];
+  /** The bare query, with `$n` parameters (postgres.js `unsafe`, as the handler's pool runs it). */
+  bare: string;
+  iterations: number;
+  /** Untimed handler + bare pairs first (the timed pairs get 50 more each). */
+  warmup: number;
+  /** Pairs for the floor (bare query + the stack's Redis pipeline, concurrently). */
+  floorIterations: number;
+}
+
+/** Durations in ms, as `timePair` returns them. */
+export interface InstanceSamples {
+  handler: number[];
+  bare: number[];
+  /** The bare query with the stack's Redis pipeline sent concurrently, nothing else. */
+  floor: number[];
+  /** The bare query, alternating with `floor`. */
+  floorBare: number[];
+}
+
+/**
+ * Times `spec` in a fresh process that plays one Lambda instance (`instance-process.ts`):
+ * the route's handler called directly, one invocation at a time, against its bare query on
+ * the same pool, then the floor. The environment is the bench's (the functions' variables)
+ * without `AWS_LAMBDA_MAX_CONCURRENCY`, which the local invoker sets for the bench's own
+ * concurrent invocations. Errors: the child's (a non-200 answer, no rate-limit headers).
+ */
+export async function measureInInstance(spec: InstanceSpec): Promise<InstanceSamples> {
+  const { AWS_LAMBDA_MAX_CONCURRENCY: _, ...env } = process.env;
+  const child = await startChild<InstanceSamples>(
+    './instance-process.ts',
+    { ...env, BENCH_INSTANCE: JSON.stringify(spec) },
+    600_000,
+  );
+  await child.stop();
+  return child.ready;
+}
