@@ -63,6 +63,7 @@ export function restRequester(endpoint: RestEndpoint): RestPost {
 
   const once = <T>(path: string, body: string, deadline: number, retried: boolean) =>
     new Promise<T>((resolve, reject) => {
+      let settled = false;
       const outgoing = send(
         {
           protocol: base.protocol,
@@ -80,20 +81,32 @@ export function restRequester(endpoint: RestEndpoint): RestPost {
         (response) =>
           readAnswer<T>(response).then(
             (answer) => {
+              settled = true;
               clearTimeout(timer);
               resolve(answer);
             },
             (error) => {
+              settled = true;
               clearTimeout(timer);
               reject(error);
             },
           ),
       );
+      // Timers run before I/O in Node's event loop: after the loop was blocked (a long
+      // synchronous task, a GC pause, a saturated process) the answer may already wait in the
+      // socket. The timeout then lets pending I/O run once (`setImmediate` runs after the poll
+      // phase) and only counts when no answer came (Node docs, "The Node.js Event Loop").
       const timer = setTimeout(
-        () => outgoing.destroy(new RestTimeout(`no answer within ${endpoint.timeoutMs} ms`)),
+        () =>
+          setImmediate(() => {
+            if (!settled) {
+              outgoing.destroy(new RestTimeout(`no answer within ${endpoint.timeoutMs} ms`));
+            }
+          }),
         Math.max(0, deadline - Date.now()),
       );
       outgoing.on('error', (error: NodeJS.ErrnoException) => {
+        settled = true;
         clearTimeout(timer);
         if (!retried && outgoing.reusedSocket && STALE_SOCKET_CODES.has(error.code ?? '')) {
           once<T>(path, body, deadline, true).then(resolve, reject);

@@ -79,6 +79,19 @@ describe('restRequester (the Upstash REST transport over node:http with keep-ali
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
+  it('does not time out an answer that arrived while the event loop was blocked past the deadline', async () => {
+    // The bridge runs in another process, so it answers while this one is busy.
+    const post = restRequester({ ...bridge, timeoutMs: 100 });
+    await post('/', ['PING']); // a connection to reuse
+    const answer = post('/', ['PING']);
+    await new Promise((resolve) => setImmediate(resolve)); // the request is on the wire
+    const until = Date.now() + 400;
+    while (Date.now() < until) {
+      // A synchronous task longer than the timeout: the timer and the answer are both due.
+    }
+    await expect(answer).resolves.toEqual({ result: 'PONG' });
+  });
+
   it('keeps the first deadline when it sends a request again on a new socket', async () => {
     let n = 0;
     const url = await serve((request, response) => {
