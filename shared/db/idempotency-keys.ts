@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { getSql, type Queryable, type TransactionSql } from './client.js';
+import type { Queryable, TransactionSql } from './client.js';
 import { purgeOldest } from './purge.js';
 
 /**
