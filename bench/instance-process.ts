@@ -6,9 +6,10 @@
  * and called directly with an API Gateway v2 event and a Lambda context, alternating with the
  * bare query on the same postgres.js pool, and neither shares the event loop with the bench's
  * local SQS, S3 and pollers. Started by `measureInInstance` (`instance.ts`), which passes the
- * functions' environment and `BENCH_INSTANCE` (an `InstanceSpec` as JSON); the ready value
+ * functions' environment and `BENCH_INSTANCE_FILE` (a file holding an `InstanceSpec` as JSON); the ready value
  * is the samples (`InstanceSamples`).
  */
+import { readFileSync } from 'node:fs';
 import type { Context } from 'aws-lambda';
 import { toApiGatewayEvent } from '../infra/local/gateway.js';
 import { lambdaContext } from '../infra/local/lambda.js';
@@ -25,8 +26,9 @@ import { roundRobin } from './invoke.js';
 import { timePair } from './stats.js';
 
 await serveParent<InstanceSamples>(async () => {
-  const spec = JSON.parse(process.env.BENCH_INSTANCE ?? 'null') as InstanceSpec | null;
-  if (!spec) throw new Error('BENCH_INSTANCE is not set');
+  const file = process.env.BENCH_INSTANCE_FILE;
+  if (!file) throw new Error('BENCH_INSTANCE_FILE is not set');
+  const spec = JSON.parse(readFileSync(file, 'utf8')) as InstanceSpec;
   const route = routes[spec.route];
   const { handler } = (await import(`../functions/${route.function}.ts`)) as {
     handler: (event: HttpEvent, context: Context) => Promise<HttpResult>;

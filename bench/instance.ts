@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { RouteName } from '../shared/routes/index.js';
 import { startChild } from './children.js';
 
@@ -50,11 +53,19 @@ export interface InstanceSamples {
  */
 export async function measureInInstance(spec: InstanceSpec): Promise<InstanceSamples> {
   const { AWS_LAMBDA_MAX_CONCURRENCY: _, ...env } = process.env;
-  const child = await startChild<InstanceSamples>(
-    './instance-process.ts',
-    { ...env, BENCH_INSTANCE: JSON.stringify(spec) },
-    600_000,
-  );
-  await child.stop();
-  return child.ready;
+  // A file, not a variable: the callers' tokens outgrow one environment string (128 KiB).
+  const dir = mkdtempSync(join(tmpdir(), 'bench-instance-'));
+  const file = join(dir, 'spec.json');
+  writeFileSync(file, JSON.stringify(spec));
+  try {
+    const child = await startChild<InstanceSamples>(
+      './instance-process.ts',
+      { ...env, BENCH_INSTANCE_FILE: file },
+      600_000,
+    );
+    await child.stop();
+    return child.ready;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -30,7 +30,7 @@ const { benchBundles } = await import('./bundles.js');
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 1000);
 /**
  * Users (each with its own source IP) the timed requests take turns with. Every user and IP
- * then makes about 100 requests in the whole bench, well below the 300/min per user and
+ * then makes about 160 requests in the whole bench, well below the 300/min per user and
  * 1,200/min per IP, whatever the speed.
  */
 const CALLERS = 64;
@@ -114,7 +114,7 @@ const firstNotes = await sql<{ owner_id: string; id: string }[]>`
 const noteOf = new Map(firstNotes.map((n) => [n.owner_id, n.id]));
 
 console.log(
-  `\n## Handler overhead: GET /api/v1/notes/{id} vs the bare query (${ITERATIONS} each, alternating, after ${ITERATIONS / 2} untimed, in a process playing one Lambda instance; ${CALLERS} callers in turn, rate limits on)\n`,
+  `\n## Handler overhead: GET /api/v1/notes/{id} vs the bare query (${ITERATIONS} each, alternating, after ${2 * ITERATIONS} untimed, in a process playing one Lambda instance; ${CALLERS} callers in turn, rate limits on)\n`,
 );
 const instance = await measureInInstance({
   route: 'getNote',
@@ -132,7 +132,7 @@ const instance = await measureInInstance({
   bare: `SELECT id, owner_id, title, content, version, created_at, updated_at, archived_at
          FROM notes WHERE id = $1 AND owner_id = $2`,
   iterations: ITERATIONS,
-  warmup: ITERATIONS / 2,
+  warmup: 2 * ITERATIONS,
   floorIterations: Math.ceil(ITERATIONS / 2),
 });
 const handlerStats = line('handler (JWT, limits, deny list, validation)', instance.handler);
