@@ -25,6 +25,18 @@ import type { InstanceSamples, InstanceSpec } from './instance.js';
 import { roundRobin } from './invoke.js';
 import { timePair } from './stats.js';
 
+/** Blocks of calls whose CPU time is measured, per kind, and the calls in each. */
+const CPU_ROUNDS = 4;
+const CPU_BLOCK = 250;
+
+/** The CPU time (user + system) this process spends per call of `call`, in ms, over `count` calls. */
+async function cpuPerCall(call: () => Promise<unknown>, count: number): Promise<number> {
+  const start = process.cpuUsage();
+  for (let i = 0; i < count; i++) await call();
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000 / count;
+}
+
 await serveParent<InstanceSamples>(async () => {
   const file = process.env.BENCH_INSTANCE_FILE;
   if (!file) throw new Error('BENCH_INSTANCE_FILE is not set');
@@ -76,6 +88,8 @@ await serveParent<InstanceSamples>(async () => {
     await bareCall();
   }
   const [handlerSamples, bareSamples] = await timePair(handlerCall, bareCall, spec.iterations);
+  // This process's CPU per call (user + system, ms), in blocks of each alone: steadier than
+  // wall time on shared cores, and the part of a request the instance itself pays for.
 
   // The design's floor: the bare query with the stack's one Redis pipeline (per-IP budgets,
   // deny list, route budget) sent concurrently, and nothing else of the stack.
@@ -99,17 +113,31 @@ await serveParent<InstanceSamples>(async () => {
     await (bares[i] as () => Promise<unknown>)();
     await Promise.all(checks);
   });
+  const floorCall = roundRobin(floors);
   const [floorSamples, floorBareSamples] = await timePair(
-    roundRobin(floors),
+    floorCall,
     bareCall,
     spec.floorIterations,
   );
+  // This process's CPU per call (user + system, ms), in blocks of each alone: steadier than
+  // wall time on shared cores, and the part of a request the instance itself pays for.
+  const cpu = { handler: 0, bare: 0, floor: 0 };
+  for (let round = 0; round < CPU_ROUNDS; round++) {
+    cpu.handler += await cpuPerCall(handlerCall, CPU_BLOCK);
+    cpu.bare += await cpuPerCall(bareCall, CPU_BLOCK);
+    cpu.floor += await cpuPerCall(floorCall, CPU_BLOCK);
+  }
   return {
     ready: {
       handler: handlerSamples,
       bare: bareSamples,
       floor: floorSamples,
       floorBare: floorBareSamples,
+      cpu: {
+        handler: cpu.handler / CPU_ROUNDS,
+        bare: cpu.bare / CPU_ROUNDS,
+        floor: cpu.floor / CPU_ROUNDS,
+      },
     },
     stop: () => closeSql(),
   };

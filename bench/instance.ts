@@ -42,6 +42,8 @@ export interface InstanceSamples {
   floor: number[];
   /** The bare query, alternating with `floor`. */
   floorBare: number[];
+  /** The instance process's CPU time per call (user + system, ms), each measured alone. */
+  cpu: { handler: number; bare: number; floor: number };
 }
 
 /**
@@ -68,4 +70,12 @@ export async function measureInInstance(spec: InstanceSpec): Promise<InstanceSam
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The instance's CPU per call as one bench line: the handler, the floor and the bare query
+ * (ms of user + system time of the instance process), and the handler's ratio to the bare.
+ */
+export function cpuLine(cpu: InstanceSamples['cpu']): string {
+  return `    CPU of the instance per call: handler ${cpu.handler.toFixed(3)} ms, floor ${cpu.floor.toFixed(3)} ms, bare ${cpu.bare.toFixed(3)} ms (handler ÷ bare ${(cpu.handler / cpu.bare).toFixed(2)}×)`;
 }

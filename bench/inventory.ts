@@ -5,7 +5,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { seedInventory } from '../infra/local/seed.js';
 import { getSql } from '../shared/db/client.js';
 import { createCallers } from './callers.js';
-import { measureInInstance } from './instance.js';
+import { cpuLine, measureInInstance } from './instance.js';
 import { makeInvoker, roundRobin } from './invoke.js';
 import { ms, summarize, time, type Verdict } from './stats.js';
 
@@ -83,6 +83,7 @@ export async function benchInventory(iterations: number): Promise<Verdict[]> {
   console.log(
     `    floor of the design (no middleware, handler or validation): ${(floor.median / floorBare.median).toFixed(2)}× the bare SQL`,
   );
+  console.log(cpuLine(instance.cpu));
   const ratio = h.median / b.median;
   console.log(
     `→ inventory query handler ÷ bare: ${ratio.toFixed(2)}× (budget ≤ 1.5×) ${ratio <= 1.5 ? 'PASS' : 'FAIL'}`,

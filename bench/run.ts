@@ -88,7 +88,7 @@ const notesRepository = await import('../shared/notes/repository.js');
 const { ListNotesQuery } = await import('../shared/notes/schemas.js');
 const { bumpCacheVersion, readCacheVersion } = await import('../shared/cache/cache-aside.js');
 const { makeInvoker, roundRobin } = await import('./invoke.js');
-const { measureInInstance } = await import('./instance.js');
+const { cpuLine, measureInInstance } = await import('./instance.js');
 const { createCallers } = await import('./callers.js');
 const sql = getSql();
 
@@ -143,6 +143,7 @@ const floorBare = line('  bare query (alternating with the line above)', instanc
 console.log(
   `    floor of the design (no middleware, handler or validation): ${(floorStats.median / floorBare.median).toFixed(2)}× the bare query`,
 );
+console.log(cpuLine(instance.cpu));
 line('  ES256 verification (jose)', await time(() => verifyAccessToken(user.token), ITERATIONS));
 line(
   '  deny-list lookup (Redis over the REST bridge)',
