@@ -44,11 +44,20 @@ function sizeBudget(file: string): number | undefined {
   return HTTP_BUNDLE_BUDGET_KIB;
 }
 
-/** One fresh `node` process importing `bundle`: the import's duration in ms, or NaN if it fails. */
+/**
+ * One fresh `node` process importing `bundle` as the Lambda runtime's init phase does (with
+ * `AWS_LAMBDA_FUNCTION_NAME` set, so what a function does at init in Lambda, such as parsing
+ * its configuration, is part of the figure): the import's duration in ms, or NaN if it fails.
+ */
 function coldLoad(loader: string, bundle: string): { ms: number; error?: string } {
   const run = spawnSync(process.execPath, [loader, bundle], {
     encoding: 'utf8',
-    env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'SILENT' },
+    env: {
+      ...process.env,
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+      AWS_LAMBDA_FUNCTION_NAME: 'bench-cold-load',
+      STAGE: process.env.STAGE ?? 'local',
+    },
   });
   if (run.status !== 0) {
     return { ms: Number.NaN, error: run.stderr.split('\n').find((l) => l.trim()) ?? 'failed' };
