@@ -298,27 +298,33 @@ if (process.env.AWS_LAMBDA_FUNCTION_NAME) getConfig();
 /**
  * The environment of the deploy-time migration trigger (`functions/deploy/migrate.ts`):
  * the owner's connection, and the credentials of the application's login role, which it
- * creates or updates after migrating.
+ * creates or updates after migrating. Built on first use: only that function needs it, and
+ * every other function would pay for its schemas at init.
  */
-const MigrationEnvironment = z
-  .object({
-    ...databaseVariables,
-    /** `{"username", "password"}` of the application role, as JSON (local and tests). */
-    APP_DATABASE_CREDENTIALS: z.optional(z.string().check(z.minLength(1))),
-    /** Secrets Manager secret holding those (an RDS `DatabaseSecret`). AWS. */
-    APP_DATABASE_SECRET_ARN: z.optional(z.string().check(z.minLength(1))),
-  })
-  .check(
-    z.refine((env) => env.APP_DATABASE_CREDENTIALS || env.APP_DATABASE_SECRET_ARN, {
-      message: 'set APP_DATABASE_CREDENTIALS or APP_DATABASE_SECRET_ARN',
-      path: ['APP_DATABASE_CREDENTIALS'],
-      when: () => true,
-    }),
-  );
+function migrationEnvironment() {
+  return z
+    .object({
+      ...databaseVariables,
+      /** `{"username", "password"}` of the application role, as JSON (local and tests). */
+      APP_DATABASE_CREDENTIALS: z.optional(z.string().check(z.minLength(1))),
+      /** Secrets Manager secret holding those (an RDS `DatabaseSecret`). AWS. */
+      APP_DATABASE_SECRET_ARN: z.optional(z.string().check(z.minLength(1))),
+    })
+    .check(
+      z.refine((env) => env.APP_DATABASE_CREDENTIALS || env.APP_DATABASE_SECRET_ARN, {
+        message: 'set APP_DATABASE_CREDENTIALS or APP_DATABASE_SECRET_ARN',
+        path: ['APP_DATABASE_CREDENTIALS'],
+        when: () => true,
+      }),
+    );
+}
 
-export type MigrationConfig = z.output<typeof MigrationEnvironment>;
+let migrationSchema: ReturnType<typeof migrationEnvironment> | undefined;
+
+export type MigrationConfig = z.output<ReturnType<typeof migrationEnvironment>>;
 
 /** The migration trigger's configuration, parsed on every call. Throws `ConfigError`. */
 export function getMigrationConfig(): MigrationConfig {
-  return parseEnvironment(MigrationEnvironment);
+  migrationSchema ??= migrationEnvironment();
+  return parseEnvironment(migrationSchema);
 }
