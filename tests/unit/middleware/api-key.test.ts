@@ -13,23 +13,12 @@ import {
 import { getSql } from '../../../shared/db/client.js';
 import { apiKeyAuthentication, presentedKey } from '../../../shared/http/middleware/api-key.js';
 import { authentication } from '../../../shared/http/middleware/authentication.js';
-import { ipLimit } from '../../../shared/http/middleware/ip-limit.js';
-import { problemDetails } from '../../../shared/http/middleware/problem-details.js';
 import { redisRoundTrip } from '../../../shared/http/middleware/redis-round-trip.js';
-import { requestContext } from '../../../shared/http/middleware/request-context.js';
 import type { HttpResult } from '../../../shared/http/middleware/types.js';
 import { PROBLEM_CONTENT_TYPE } from '../../../shared/http/problem.js';
 import { register, setRole } from '../../../shared/users/service.js';
 import { uniqueEmail } from '../../helpers/users.js';
-import {
-  freshIp,
-  freshPolicy,
-  fuzzRuns,
-  httpEvent,
-  problemOf,
-  publishMetrics,
-  stack,
-} from './harness.js';
+import { freshIp, fuzzRuns, httpEvent, problemOf, stack, stackFront } from './harness.js';
 
 // Refused credentials are counted by the per-IP limit in the real Redis of the test setup.
 process.env.RATE_LIMITS = 'on';
@@ -86,15 +75,7 @@ function route(
   const seen: (Principal | undefined)[] = [];
   const call = stack(
     [
-      publishMetrics(),
-      requestContext(`${method} /t`),
-      problemDetails(),
-      ipLimit({
-        policies: {
-          requests: freshPolicy(options.requests ?? 1000),
-          refusedCredentials: freshPolicy(options.refused ?? 1000),
-        },
-      }),
+      ...stackFront(`${method} /t`, options),
       apiKeyAuthentication({ requirement, scopes, tokens: authentication({ requirement }) }),
       redisRoundTrip({ concurrent: method === 'GET' }),
     ],

@@ -13,19 +13,8 @@ import {
 } from '../../../shared/auth/tokens.js';
 import { Unauthenticated } from '../../../shared/errors.js';
 import { authentication, bearerToken } from '../../../shared/http/middleware/authentication.js';
-import { ipLimit } from '../../../shared/http/middleware/ip-limit.js';
-import { problemDetails } from '../../../shared/http/middleware/problem-details.js';
 import { redisRoundTrip } from '../../../shared/http/middleware/redis-round-trip.js';
-import { requestContext } from '../../../shared/http/middleware/request-context.js';
-import {
-  freshIp,
-  freshPolicy,
-  fuzzRuns,
-  httpEvent,
-  problemOf,
-  publishMetrics,
-  stack,
-} from './harness.js';
+import { freshIp, fuzzRuns, httpEvent, problemOf, stack, stackFront } from './harness.js';
 
 // Refused credentials are counted by the per-IP limit in the real Redis of the test setup.
 process.env.RATE_LIMITS = 'on';
@@ -63,15 +52,7 @@ function route(
   const seen: (Principal | undefined)[] = [];
   const call = stack(
     [
-      publishMetrics(),
-      requestContext(`GET /t`),
-      problemDetails(),
-      ipLimit({
-        policies: {
-          requests: freshPolicy(options.requests ?? 1000),
-          refusedCredentials: freshPolicy(options.refused ?? 1000),
-        },
-      }),
+      ...stackFront('GET /t', options),
       authentication({ requirement, ...(options.cache ? { cache: options.cache } : {}) }),
       redisRoundTrip({ concurrent: (options.method ?? 'GET') === 'GET' }),
     ],

@@ -8,6 +8,9 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import { lambdaContext } from '../../../infra/local/lambda.js';
 import type { RedisBatch } from '../../../shared/cache/redis-batch.js';
+import { ipLimit } from '../../../shared/http/middleware/ip-limit.js';
+import { problemDetails } from '../../../shared/http/middleware/problem-details.js';
+import { requestContext } from '../../../shared/http/middleware/request-context.js';
 import type {
   HttpEvent,
   HttpResult,
@@ -154,4 +157,26 @@ export function deferred<T = void>(): Deferred<T> {
     reject = rej;
   });
   return { promise, resolve, reject };
+}
+
+/**
+ * What `createHandler` puts before authentication, for `route` (`"GET /t"`): metrics
+ * publishing, the request context, problem details and the per-IP limit with fresh budgets of
+ * `requests` requests and `refused` refused credentials per window (1,000 each unless given).
+ */
+export function stackFront(
+  route: string,
+  budgets: { requests?: number; refused?: number } = {},
+): Middleware[] {
+  return [
+    publishMetrics(),
+    requestContext(route),
+    problemDetails(),
+    ipLimit({
+      policies: {
+        requests: freshPolicy(budgets.requests ?? 1000),
+        refusedCredentials: freshPolicy(budgets.refused ?? 1000),
+      },
+    }),
+  ];
 }

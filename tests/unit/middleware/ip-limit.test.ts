@@ -2,24 +2,17 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { msUntilRoom, slidingWindowUsage } from '../../../shared/cache/rate-limiter.js';
 import { Unauthenticated } from '../../../shared/errors.js';
-import {
-  ipLimit,
-  refusedCredential,
-  sourceIpOf,
-} from '../../../shared/http/middleware/ip-limit.js';
-import { problemDetails } from '../../../shared/http/middleware/problem-details.js';
+import { refusedCredential, sourceIpOf } from '../../../shared/http/middleware/ip-limit.js';
 import { redisRoundTrip } from '../../../shared/http/middleware/redis-round-trip.js';
-import { requestContext } from '../../../shared/http/middleware/request-context.js';
 import type { HttpEvent } from '../../../shared/http/middleware/types.js';
 import { rateLimitPolicies } from '../../../shared/rate-limits.js';
 import {
   stack as compose,
   freshIp,
-  freshPolicy,
   fuzzRuns,
   httpEvent,
   problemOf,
-  publishMetrics,
+  stackFront,
 } from './harness.js';
 
 // The budgets live in the real Redis the test setup starts; limits are on in this file.
@@ -42,15 +35,7 @@ function stack(limits: { requests: number; refused: number }, method = 'GET') {
   const counter = { handled: 0 };
   const call = compose(
     [
-      publishMetrics(),
-      requestContext(`${method} /t`),
-      problemDetails(),
-      ipLimit({
-        policies: {
-          requests: freshPolicy(limits.requests),
-          refusedCredentials: freshPolicy(limits.refused),
-        },
-      }),
+      ...stackFront(`${method} /t`, limits),
       {
         before: (request) => {
           const header = request.event.headers?.authorization;
