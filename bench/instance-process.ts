@@ -48,10 +48,11 @@ await serveParent<InstanceSamples>(async () => {
   const sql = getSql();
   const routeKey = `${route.method} ${route.path}`;
 
-  // Each caller's event is built once, as the Lambda service builds it outside the function;
-  // each call gets its own copy (the header normaliser replaces `headers`).
-  const calls = spec.calls.map((call) => {
-    const event = toApiGatewayEvent(
+  // Each caller's event is built once; each invocation gets its own copy (the header
+  // normaliser replaces `headers`) and its own Lambda context, all made before any call is
+  // timed, as the Lambda service makes them outside the function.
+  const events = spec.calls.map((call) =>
+    toApiGatewayEvent(
       {
         method: route.method,
         url: `${call.path}${call.query ? `?${call.query}` : ''}`,
@@ -61,20 +62,29 @@ await serveParent<InstanceSamples>(async () => {
       Buffer.alloc(0),
       routeKey,
       call.pathParameters,
-    );
-    return async () => {
-      const result = await handler(
-        { ...event, headers: { ...event.headers } },
-        lambdaContext(route.function),
-      );
-      if (result.statusCode !== 200) {
-        throw new Error(`${call.path} → ${result.statusCode} ${result.body}`);
-      }
-      return result;
+    ),
+  );
+  // The probe, the warm-up, timePair's 50 untimed and timed calls, the CPU blocks.
+  const invocations = 1 + spec.warmup + 50 + spec.iterations + CPU_ROUNDS * CPU_BLOCK;
+  const inputs = Array.from({ length: invocations }, (_, i) => {
+    const event = events[i % events.length] as HttpEvent;
+    return {
+      path: event.rawPath,
+      event: { ...event, headers: { ...event.headers } },
+      context: lambdaContext(route.function),
     };
   });
+  let next = 0;
+  const handlerCall = async () => {
+    const input = inputs[next++];
+    if (!input) throw new Error(`more than the ${invocations} invocations prepared`);
+    const result = await handler(input.event, input.context);
+    if (result.statusCode !== 200) {
+      throw new Error(`${input.path} → ${result.statusCode} ${result.body}`);
+    }
+    return result;
+  };
   const bares = spec.calls.map((call) => () => sql.unsafe(spec.bare, call.bareParams));
-  const handlerCall = roundRobin(calls);
   const bareCall = roundRobin(bares);
   // The limits run in every timed request: a response carries the route budget's headers.
   const probe = await handlerCall();
