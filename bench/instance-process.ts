@@ -98,8 +98,8 @@ await serveParent<InstanceSamples>(async () => {
     await bareCall();
   }
   const [handlerSamples, bareSamples] = await timePair(handlerCall, bareCall, spec.iterations);
-  // This process's CPU per call (user + system, ms), in blocks of each alone: steadier than
-  // wall time on shared cores, and the part of a request the instance itself pays for.
+  // This process's CPU per call (user + system, ms), in blocks of each alone: the part of a
+  // request the instance itself pays for, beside the wall time above.
 
   // The design's floor: the bare query with the stack's one Redis pipeline (per-IP budgets,
   // deny list, route budget) sent concurrently, and nothing else of the stack.
@@ -129,8 +129,8 @@ await serveParent<InstanceSamples>(async () => {
     bareCall,
     spec.floorIterations,
   );
-  // This process's CPU per call (user + system, ms), in blocks of each alone: steadier than
-  // wall time on shared cores, and the part of a request the instance itself pays for.
+  // This process's CPU per call (user + system, ms), in blocks of each alone: the part of a
+  // request the instance itself pays for, beside the wall time above.
   const cpu = { handler: 0, bare: 0, floor: 0 };
   for (let round = 0; round < CPU_ROUNDS; round++) {
     cpu.handler += await cpuPerCall(handlerCall, CPU_BLOCK);
