@@ -98,8 +98,6 @@ await serveParent<InstanceSamples>(async () => {
     await bareCall();
   }
   const [handlerSamples, bareSamples] = await timePair(handlerCall, bareCall, spec.iterations);
-  // This process's CPU per call (user + system, ms), in blocks of each alone: the part of a
-  // request the instance itself pays for, beside the wall time above.
 
   // The design's floor: the bare query with the stack's one Redis pipeline (per-IP budgets,
   // deny list, route budget) sent concurrently, and nothing else of the stack.
