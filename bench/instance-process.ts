@@ -23,7 +23,7 @@ import { routes } from '../shared/routes/index.js';
 import { serveParent } from './children.js';
 import type { InstanceSamples, InstanceSpec } from './instance.js';
 import { roundRobin } from './invoke.js';
-import { timePair } from './stats.js';
+import { PAIR_WARMUP, timePair } from './stats.js';
 
 /** Blocks of calls whose CPU time is measured, per kind, and the calls in each. */
 const CPU_ROUNDS = 4;
@@ -64,8 +64,8 @@ await serveParent<InstanceSamples>(async () => {
       call.pathParameters,
     ),
   );
-  // The probe, the warm-up, timePair's 50 untimed and timed calls, the CPU blocks.
-  const invocations = 1 + spec.warmup + 50 + spec.iterations + CPU_ROUNDS * CPU_BLOCK;
+  // The probe, the warm-up, timePair's untimed and timed calls, the CPU blocks.
+  const invocations = 1 + spec.warmup + PAIR_WARMUP + spec.iterations + CPU_ROUNDS * CPU_BLOCK;
   const inputs = Array.from({ length: invocations }, (_, i) => {
     const event = events[i % events.length] as HttpEvent;
     return {

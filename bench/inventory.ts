@@ -10,9 +10,9 @@ import { makeInvoker, roundRobin } from './invoke.js';
 import { ms, summarize, time, type Verdict } from './stats.js';
 
 /**
- * Admins the inventory requests take turns with (each with its own source IP): about 14
- * queries each in the whole bench (warm-up, timed and floor), below the 30/min per user of
- * `inventoryQuery`.
+ * Admins the inventory requests take turns with (each with its own source IP): about 22
+ * queries each in the whole bench (warm-up, timed, floor and CPU blocks: ~5,600 in all),
+ * below the 30/min per user of `inventoryQuery`.
  */
 const ADMINS = 256;
 

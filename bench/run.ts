@@ -30,7 +30,7 @@ const { benchBundles } = await import('./bundles.js');
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 1000);
 /**
  * Users (each with its own source IP) the timed requests take turns with. Every user and IP
- * then makes about 160 requests in the whole bench, well below the 300/min per user and
+ * then makes about 190 requests in the whole bench, well below the 300/min per user and
  * 1,200/min per IP, whatever the speed.
  */
 const CALLERS = 64;

@@ -22,9 +22,12 @@ export async function time(
   return samples;
 }
 
+/** Untimed runs of each operation `timePair` makes before its timed blocks. */
+export const PAIR_WARMUP = 50;
+
 /**
- * Times two operations fairly: alternating blocks of `block` runs, so drift (GC, caches,
- * the other core) hits both alike. Returns both samples.
+ * Times two operations fairly: after `PAIR_WARMUP` untimed runs of each, alternating blocks
+ * of `block` runs, so drift (GC, caches, the other core) hits both alike. Returns both samples.
  */
 export async function timePair(
   a: () => Promise<unknown>,
@@ -34,8 +37,8 @@ export async function timePair(
 ): Promise<[number[], number[]]> {
   const sa: number[] = [];
   const sb: number[] = [];
-  await time(a, 0, 50);
-  await time(b, 0, 50);
+  await time(a, 0, PAIR_WARMUP);
+  await time(b, 0, PAIR_WARMUP);
   while (sa.length < iterations) {
     sa.push(...(await time(a, Math.min(block, iterations - sa.length), 0)));
     sb.push(...(await time(b, Math.min(block, iterations - sb.length), 0)));
